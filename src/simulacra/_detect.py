@@ -1,0 +1,336 @@
+"""Guessing column types from data, and checking data against declared types."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from simulacra.errors import InvalidDataError
+from simulacra.metadata import Column, Metadata
+
+SAMPLE = 2000  # values looked at when guessing from patterns
+DATETIME_FORMATS = (
+    "%Y-%m-%d",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M:%S.%f",
+    "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y-%m-%dT%H:%M:%SZ",
+    "%Y/%m/%d",
+    "%d/%m/%Y",
+    "%m/%d/%Y",
+    "%d.%m.%Y",
+    "%d/%m/%Y %H:%M",
+    "%m/%d/%Y %H:%M",
+    "%d-%b-%Y",
+    "%b %d, %Y",
+)
+KNOWN_SCALES = (
+    ("low", "medium", "high"),
+    ("very low", "low", "medium", "high", "very high"),
+    ("small", "medium", "large"),
+    ("xs", "s", "m", "l", "xl"),
+    ("never", "rarely", "sometimes", "often", "always"),
+    ("poor", "fair", "good", "very good", "excellent"),
+    ("strongly disagree", "disagree", "neutral", "agree", "strongly agree"),
+)
+BOOLEAN_PAIRS = (("true", "false"), ("yes", "no"), ("y", "n"), ("t", "f"))
+
+_PATTERNS = {
+    "email": re.compile(r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$"),
+    "ip_address": re.compile(
+        r"^(\d{1,3}\.){3}\d{1,3}$|^[0-9a-fA-F:]+:[0-9a-fA-F:]+$"
+    ),
+    "national_id": re.compile(r"^\d{3}-\d{2}-\d{4}$"),
+    "credit_card": re.compile(r"^\d{4}([ -]?\d{4}){2}[ -]?\d{1,7}$"),
+    "phone": re.compile(r"^\+?[\d\s().-]{7,20}(\s*(x|ext\.?)\s*\d{1,6})?$"),
+    "uuid": re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"),
+}
+_NAME_HINTS = (
+    ("email", re.compile(r"e-?mail")),
+    ("phone", re.compile(r"phone|mobile|^tel|_tel|fax")),
+    ("credit_card", re.compile(r"card|^cc_|ccnum|pan$")),
+    ("national_id", re.compile(r"ssn|social_sec|national_id|passport|tax_?id|nino")),
+    ("ip_address", re.compile(r"(^|_)ip(_|$)|ip_?addr")),
+    ("address", re.compile(r"address|street|^addr")),
+    (
+        "person_name",
+        re.compile(
+            r"^(full_?|first_?|last_?|given_?|family_?|sur|middle_?|customer_?|patient_?|person_?)?"
+            r"name$|^(firstname|lastname|surname|forename)$"
+        ),
+    ),
+)
+_ID_NAME = re.compile(r"(^|_)(id|key|uuid|guid)$|^id_|[a-z]Id$|ID$")
+
+
+def detect_metadata(data: pd.DataFrame, *, min_category_count: int = 5) -> Metadata:
+    """Guess a :class:`Metadata` for ``data``; raise one error listing every problem."""
+    if not isinstance(data, pd.DataFrame):
+        raise InvalidDataError(f"expected a pandas DataFrame, got {type(data).__name__}")
+    if data.shape[1] == 0:
+        raise InvalidDataError("the table has no columns")
+    if len(data) == 0:
+        raise InvalidDataError("the table has a header but no rows; a model needs data")
+    problems: list[str] = []
+    columns: dict[str, Column] = {}
+    for name in data.columns:
+        if not isinstance(name, str):
+            problems.append(f"column name {name!r} is not text; give every column a name")
+            continue
+        try:
+            columns[name] = detect_column(name, data[name], min_category_count)
+        except InvalidDataError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise InvalidDataError(problems)
+    ids = [n for n, c in columns.items() if c.type == "id"]
+    return Metadata(columns=columns, primary_key=ids[0] if ids else None)
+
+
+def detect_column(name: str, values: pd.Series, min_category_count: int = 5) -> Column:
+    """Guess one column's type and facts."""
+    present = values.dropna()
+    if present.empty:
+        raise InvalidDataError(
+            f"column {name!r} is entirely empty; drop it, or declare its type in a metadata "
+            "JSON and pass that with --metadata"
+        )
+    dtype = values.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return Column("boolean")
+    if isinstance(dtype, pd.CategoricalDtype):
+        cats = [_plain(c) for c in dtype.categories]
+        if dtype.ordered:
+            return Column("categorical", categories=cats, ordered=True)
+        present = present.astype(object)
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return _datetime_column(pd.to_datetime(present), None)
+    if pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
+        return _numeric_column(name, values, present)
+    text = present.astype(str)
+    return _text_column(name, text, min_category_count)
+
+
+def _numeric_column(name: str, values: pd.Series, present: pd.Series) -> Column:
+    arr = present.to_numpy(dtype="float64")
+    if not np.isfinite(arr).all():
+        raise InvalidDataError(
+            f"column {name!r} holds infinite values; replace them with empty cells or numbers"
+        )
+    whole = bool(np.all(arr == np.round(arr)))
+    unique = present.nunique()
+    if whole and unique == len(values) and _ID_NAME.search(name):
+        return Column("id", pattern="{int}")
+    if whole and unique <= 2:
+        return Column("categorical", categories=sorted(_plain(v) for v in present.unique()))
+    col = Column("numerical", integer=whole, min=_plain(arr.min()), max=_plain(arr.max()))
+    if whole:
+        col.min, col.max = int(arr.min()), int(arr.max())
+    else:
+        col.decimals = _decimals(arr)
+    return col
+
+
+def _decimals(arr: np.ndarray) -> int | None:
+    """The fewest decimals (up to 6) that represent every value, or None."""
+    sample = arr[:SAMPLE]
+    for d in range(1, 7):
+        if np.allclose(np.round(sample, d), sample, rtol=0, atol=1e-9 * max(1.0, abs(sample).max())):
+            return d
+    return None
+
+
+def _text_column(name: str, text: pd.Series, min_category_count: int) -> Column:
+    sample = text.iloc[:SAMPLE]
+    lowered = name.lower()
+    numbers = pd.to_numeric(sample, errors="coerce")
+    share_numeric = numbers.notna().mean()
+    if 0.8 <= share_numeric < 1:
+        bad = sample[numbers.isna()]
+        raise InvalidDataError(
+            f"column {name!r} mixes numbers and text (e.g. {bad.iloc[0]!r} at row "
+            f"{bad.index[0]}); fix or blank those cells, or declare the column 'categorical' "
+            "in a metadata JSON"
+        )
+    lower_set = {v.strip().lower() for v in text.unique()[:10]}
+    for pair in BOOLEAN_PAIRS:
+        if len(lower_set) == 2 and lower_set == set(pair):
+            uniq = list(text.unique())
+            true = next(v for v in uniq if v.strip().lower() == pair[0])
+            false = next(v for v in uniq if v.strip().lower() == pair[1])
+            return Column("boolean", true_label=true, false_label=false)
+    fmt = _datetime_format(sample)
+    if fmt is not None:
+        return _datetime_column(pd.to_datetime(text, format=fmt), fmt)
+    unique_share = text.nunique() / len(text)
+    if _PATTERNS["uuid"].match(sample.iloc[0]) and sample.str.match(_PATTERNS["uuid"]).all():
+        return Column("id", pattern="{uuid}")
+    kind = _pii_kind(lowered, sample)
+    if kind is not None:
+        return Column("pii", pii=kind, locale="en_US")
+    if unique_share == 1.0 and len(text) >= 2:
+        pattern = id_pattern(sample)
+        if pattern is not None and (_ID_NAME.search(name) or "{digits" in pattern):
+            return Column("id", pattern=pattern)
+    words = sample.str.split().str.len().mean()
+    if words >= 5:
+        if sample.str.contains(_PATTERNS["email"].pattern[1:-1], regex=True).mean() > 0.05:
+            return Column("pii", pii="free_text", locale="en_US")
+        return Column("text", locale="en_US")
+    counts = text.value_counts()
+    scale = _known_scale(set(counts.index))
+    if scale is not None:
+        return Column("categorical", categories=scale, ordered=True)
+    frequent = counts[counts >= min_category_count]
+    return Column("categorical", categories=sorted(frequent.index.tolist()))
+
+
+def _pii_kind(lowered: str, sample: pd.Series) -> str | None:
+    stripped = sample.str.strip()
+    for kind in ("email", "ip_address", "national_id", "credit_card"):
+        if stripped.str.match(_PATTERNS[kind]).mean() >= 0.9:
+            if kind != "credit_card" or luhn_valid(stripped).mean() >= 0.9:
+                return kind
+    for kind, hint in _NAME_HINTS:
+        if hint.search(lowered):
+            if kind == "phone" and stripped.str.match(_PATTERNS["phone"]).mean() < 0.9:
+                continue
+            return kind
+    return None
+
+
+def luhn_valid(numbers: pd.Series) -> np.ndarray:
+    """Whether each card number passes the Luhn checksum (vectorized over rows)."""
+    digits = numbers.str.replace(r"\D", "", regex=True)
+    width = int(digits.str.len().max())
+    padded = digits.str.zfill(width).to_numpy(dtype=f"U{width}")
+    grid = padded.view("U1").reshape(len(padded), width).astype(np.int64)
+    doubled = grid[:, ::-1].copy()
+    doubled[:, 1::2] *= 2
+    doubled[doubled > 9] -= 9
+    return doubled.sum(axis=1) % 10 == 0
+
+
+def _datetime_format(sample: pd.Series) -> str | None:
+    first = sample.iloc[0]
+    if not any(ch.isdigit() for ch in first) or len(first) < 6:
+        return None
+    for fmt in DATETIME_FORMATS:
+        parsed = pd.to_datetime(sample, format=fmt, errors="coerce")
+        if parsed.notna().all():
+            return fmt
+    return None
+
+
+def _datetime_column(stamps: pd.Series, fmt: str | None) -> Column:
+    naive = stamps.dt.tz_localize(None) if stamps.dt.tz is not None else stamps
+    ns = naive.astype("datetime64[ns]").astype("int64")
+    resolution = "ns"
+    for res, step in (("D", 86_400 * 10**9), ("s", 10**9), ("ms", 10**6), ("us", 10**3)):
+        if (ns % step == 0).all():
+            resolution = res
+            break
+    return Column(
+        "datetime",
+        format=fmt,
+        resolution=resolution,
+        min=naive.min().isoformat(),
+        max=naive.max().isoformat(),
+    )
+
+
+def _known_scale(values: set[str]) -> list[str] | None:
+    lowered = {v.lower(): v for v in values}
+    for scale in KNOWN_SCALES:
+        if set(lowered) <= set(scale) and len(lowered) >= 3:
+            return [lowered[s] for s in scale if s in lowered]
+    return None
+
+
+def id_pattern(sample: pd.Series) -> str | None:
+    """A template such as ``CUST-{digits:6}`` shared by every value, or None.
+
+    Tokens: ``{digits:N}``, ``{upper:N}``, ``{lower:N}``, ``{alnum:N}``; the rest is literal.
+    """
+    lengths = sample.str.len()
+    if lengths.nunique() != 1:
+        return None
+    width = int(lengths.iloc[0])
+    if width == 0 or width > 64:
+        return None
+    grid = sample.to_numpy(dtype=f"U{width}").view("U1").reshape(len(sample), width)
+    classes = []
+    for j in range(width):
+        chars = grid[:, j]
+        first = chars[0]
+        if (chars == first).all() and not first.isdigit():
+            classes.append(("lit", first))
+        elif np.char.isdigit(chars).all():
+            classes.append(("digits", None))
+        elif np.char.isupper(chars).all():
+            classes.append(("upper", None))
+        elif np.char.islower(chars).all():
+            classes.append(("lower", None))
+        elif np.char.isalnum(chars).all():
+            classes.append(("alnum", None))
+        else:
+            return None
+    out, j = [], 0
+    while j < width:
+        kind, lit = classes[j]
+        k = j
+        while k < width and classes[k][0] == kind and kind != "lit":
+            k += 1
+        if kind == "lit":
+            out.append(lit.replace("{", "{{").replace("}", "}}"))
+            j += 1
+        else:
+            out.append(f"{{{kind}:{k - j}}}")
+            j = k
+    return "".join(out)
+
+
+def value_problems(name: str, col: Column, values: pd.Series) -> list[str]:
+    """Problems with a column's values under its declared type (empty when fine)."""
+    present = values.dropna()
+    if present.empty:
+        return []
+    if col.type == "numerical":
+        if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(
+            values.dtype
+        ):
+            return []
+        numbers = pd.to_numeric(present, errors="coerce")
+        bad = present[numbers.isna()]
+        if len(bad):
+            return [
+                f"column {name!r} is declared numerical but holds text such as "
+                f"{bad.iloc[0]!r} (row {bad.index[0]}); fix those cells or declare it categorical"
+            ]
+    if col.type == "datetime" and not pd.api.types.is_datetime64_any_dtype(values.dtype):
+        parsed = pd.to_datetime(present.astype(str), format=col.format, errors="coerce")
+        bad = present[parsed.isna()]
+        if len(bad):
+            return [
+                f"column {name!r} is declared datetime (format {col.format!r}) but "
+                f"{bad.iloc[0]!r} (row {bad.index[0]}) does not parse; fix the cell or the format"
+            ]
+    if col.type == "boolean" and col.true_label is not None:
+        bad = present[~present.isin([col.true_label, col.false_label])]
+        if len(bad):
+            return [
+                f"column {name!r} is declared boolean ({col.true_label!r}/{col.false_label!r}) "
+                f"but holds {bad.iloc[0]!r} (row {bad.index[0]})"
+            ]
+    return []
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as a plain Python value (JSON-friendly)."""
+    return value.item() if hasattr(value, "item") else value

@@ -1,0 +1,231 @@
+"""The ``simulacra`` command line: a thin shell over the Python API.
+
+Data goes to files or stdout, messages to stderr. Exit codes: 0 done, 1 an
+error in the input or the run (one readable paragraph, no traceback), 2 a
+usage error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+import simulacra
+from simulacra.errors import InvalidParameterError, SimulacraError
+
+app = typer.Typer(
+    name="simulacra",
+    help="Make synthetic data that keeps the shape of real data without anyone's record in it.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+metadata_app = typer.Typer(help="Detect and check table metadata (column types as JSON).",
+                           no_args_is_help=True)
+app.add_typer(metadata_app, name="metadata")
+
+err = Console(stderr=True, highlight=False)
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+Seed = Annotated[int | None, typer.Option(help="Seed for repeatable output.", min=0)]
+TableOpt = Annotated[str | None, typer.Option(help="Table name, for a database URL source.")]
+
+
+def _say(quiet: bool, message: str) -> None:
+    if not quiet:
+        err.print(message)
+
+
+@contextlib.contextmanager
+def _status(quiet: bool, message: str) -> Iterator[None]:
+    if quiet:
+        yield
+    else:
+        with err.status(message):
+            yield
+
+
+def _parse_params(pairs: list[str]) -> dict[str, Any]:
+    """``name=value`` pairs; values read as JSON where they parse (numbers, true, null)."""
+    import json
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep or not name:
+            raise InvalidParameterError(f"--param {pair!r} must look like name=value")
+        try:
+            out[name] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[name] = raw
+    return out
+
+
+# ---------------------------------------------------------------- commands
+@app.command("list")
+def list_families(
+    params: Annotated[bool, typer.Option("--params", help="Show each family's parameters.")] = False,
+) -> None:
+    """List every synthesizer family, one line each."""
+    for name, info in simulacra.families().items():
+        typer.echo(f"{name:<14} {info.description}")
+        if params:
+            for p in simulacra.synthesizers.family_class(name).all_params():
+                typer.echo(f"    {p.name}={p.default!r}  ({p.allowed()}): {p.help}")
+
+
+@metadata_app.command("detect")
+def metadata_detect(
+    source: Annotated[str, typer.Argument(help="CSV, Parquet, JSONL or Excel file, or a DB URL.")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="JSON file to write; "
+                                                 "stdout if left out.")] = None,
+    table: TableOpt = None,
+    quiet: Quiet = False,
+) -> None:
+    """Guess every column's type and write it as editable JSON."""
+    df = simulacra.read_table(source, table=table)
+    meta = simulacra.Metadata.detect(df)
+    if output is None:
+        sys.stdout.write(meta.to_json())
+    else:
+        meta.to_json(output)
+        _say(quiet, f"wrote metadata for {len(meta.columns)} columns to {output}")
+
+
+@app.command()
+def fit(
+    source: Annotated[str, typer.Argument(help="Training data: a file or a DB URL.")],
+    family: Annotated[str, typer.Option("--family", "-f", help="See `simulacra list`.")] = "copula",
+    output: Annotated[Path, typer.Option("-o", "--output", help="Model file (.simz).")] = Path(
+        "model.simz"
+    ),
+    metadata: Annotated[Path | None, typer.Option(help="Metadata JSON; detected if left "
+                                                   "out.")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="A family parameter "
+                                                     "as name=value; repeat for more.")] = None,
+    table: TableOpt = None,
+    seed: Seed = None,
+    quiet: Quiet = False,
+) -> None:
+    """Learn a model from a table and save it as a .simz file."""
+    params = _parse_params(param or [])
+    if seed is not None:
+        params["seed"] = seed
+    model = simulacra.create(family, **params)
+    df = simulacra.read_table(source, table=table)
+    with _status(quiet, f"fitting {family} on {len(df):,} rows x {df.shape[1]} columns"):
+        model.fit(df, metadata=metadata)
+        model.save(output)
+    _say(quiet, f"fitted {family} on {len(df):,} rows; model saved to {output}")
+
+
+@app.command()
+def sample(
+    model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="A .simz model file.")],
+    rows: Annotated[int, typer.Option("-n", "--rows", help="How many rows to make.")] = 1000,
+    output: Annotated[str | None, typer.Option("-o", "--output", help="File or DB URL to "
+                                                "write; CSV to stdout if left out.")] = None,
+    batch_size: Annotated[int, typer.Option(help="Rows per batch (bounds memory).")] = 1_000_000,
+    table: Annotated[str | None, typer.Option(help="Table name, for a DB URL output.")] = None,
+    seed: Seed = None,
+    quiet: Quiet = False,
+) -> None:
+    """Make synthetic rows from a saved model, streamed in batches."""
+    model = simulacra.load(model_path)
+    batches = model.sample_batches(rows, batch_size=batch_size, seed=seed)
+    if output is None:
+        for i, batch in enumerate(batches):
+            batch.to_csv(sys.stdout, index=False, header=i == 0)
+        return
+    total = -(-rows // batch_size)
+    with _progress(quiet or total < 3) as progress:
+        task = progress.add_task("sampling", total=rows)
+
+        def tracked() -> Iterator[Any]:
+            for batch in batches:
+                yield batch
+                progress.advance(task, len(batch))
+
+        written = simulacra.write_batches(tracked(), output, table=table)
+    _say(quiet, f"wrote {written:,} synthetic rows to {output}")
+
+
+@contextlib.contextmanager
+def _progress(hidden: bool) -> Iterator[Progress]:
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, disable=hidden, transient=True,
+    )
+    with progress:
+        yield progress
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the demo files.")] = Path(
+        "simulacra-demo"
+    ),
+    family: Annotated[str, typer.Option("--family", "-f")] = "copula",
+    rows: Annotated[int, typer.Option("-n", "--rows", help="Synthetic rows to make.")] = 2000,
+    seed: Seed = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Fit the bundled customers table and sample a synthetic copy into a folder."""
+    out.mkdir(parents=True, exist_ok=True)
+    real = simulacra.datasets.load_customers()
+    real_path = out / "customers.csv"
+    simulacra.write_table(real, real_path)
+    meta = simulacra.Metadata.detect(real)
+    meta.to_json(out / "customers.meta.json")
+    model = simulacra.create(family, seed=seed)
+    with _status(quiet, f"fitting {family} on the demo table"):
+        model.fit(real, metadata=meta)
+    model.save(out / "customers.simz")
+    synth = model.sample(rows)
+    simulacra.write_table(synth, out / "synthetic.csv")
+    if not quiet:
+        _print_comparison(real, synth, meta)
+        err.print(
+            f"\nwrote {real_path}, customers.meta.json, customers.simz and synthetic.csv "
+            f"({rows:,} rows) to {out}/"
+        )
+
+
+def _print_comparison(real: Any, synth: Any, meta: simulacra.Metadata) -> None:
+    table = Table(title="real vs synthetic (first look; `simulacra evaluate` goes deeper)")
+    for head in ("column", "kind", "real", "synthetic"):
+        table.add_column(head)
+    for name, col in meta.columns.items():
+        if col.type == "numerical":
+            summary = [f"mean {s[name].mean():,.2f}, missing {s[name].isna().mean():.0%}"
+                       for s in (real, synth)]
+        elif col.type in ("categorical", "boolean"):
+            summary = [", ".join(f"{k}: {v:.0%}" for k, v in
+                                 s[name].value_counts(normalize=True).head(3).items())
+                       for s in (real, synth)]
+        else:
+            summary = [str(s[name].dropna().iloc[0]) for s in (real, synth)]
+        table.add_row(name, col.pii or col.type, *summary)
+    err.print(table)
+
+
+# -------------------------------------------------------------------- entry
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: user errors become one paragraph on stderr and exit 1."""
+    try:
+        app(args=argv)
+    except SimulacraError as exc:
+        err.print(Text.assemble(("error: ", "bold red"), str(exc)), soft_wrap=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

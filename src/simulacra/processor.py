@@ -1,0 +1,146 @@
+"""Metadata -> per-column transforms -> the numeric table a model learns, and back.
+
+Columns a model may learn (numbers, categories, booleans, datetimes) are
+encoded; a column with missing values gains a ``<name>#null`` indicator so
+that a model learns how often and alongside what values are missing. Ids,
+PII and free text never reach a model: they are regenerated on the way back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Self
+
+import numpy as np
+import pandas as pd
+
+from simulacra.metadata import Metadata
+from simulacra.transforms import Transform, generator_for, transform_for
+from simulacra.transforms.identifiers import IdGenerator
+from simulacra.transforms.pii import PiiGenerator
+
+__all__ = ["NULL_SUFFIX", "EncodedColumn", "EncodedTable", "Processor"]
+
+NULL_SUFFIX = "#null"
+
+
+@dataclass(frozen=True)
+class EncodedColumn:
+    """One column of the encoded table: floats (continuous) or codes (discrete)."""
+
+    name: str
+    source: str
+    kind: str
+    cardinality: int | None = None
+
+
+@dataclass
+class EncodedTable:
+    """What a synthesizer family learns from: numbers only, with their kinds."""
+
+    data: pd.DataFrame
+    columns: list[EncodedColumn]
+
+    def of_kind(self, kind: str) -> list[EncodedColumn]:
+        return [c for c in self.columns if c.kind == kind]
+
+
+class Processor:
+    """Fits one transform per learned column and one generator per regenerated column."""
+
+    def __init__(self, metadata: Metadata) -> None:
+        self.metadata = metadata
+        self.transforms_: dict[str, Transform] = {}
+        self.generators_: dict[str, IdGenerator | PiiGenerator] = {}
+        self.nullable_: dict[str, bool] = {}
+        self.null_share_: dict[str, float] = {}
+
+    def fit(self, data: pd.DataFrame) -> Self:
+        for name, column in self.metadata.columns.items():
+            values = data[name]
+            present = values.dropna()
+            self.nullable_[name] = bool(len(present) < len(values))
+            if column.modelled:
+                self.transforms_[name] = transform_for(column).fit(present)
+            else:
+                self.generators_[name] = generator_for(column).fit(present)
+                self.null_share_[name] = 1.0 - len(present) / len(values)
+        return self
+
+    @property
+    def columns(self) -> list[EncodedColumn]:
+        out = []
+        for name, t in self.transforms_.items():
+            out.append(EncodedColumn(name, name, t.kind, t.cardinality))
+            if self.nullable_[name]:
+                out.append(EncodedColumn(name + NULL_SUFFIX, name, "discrete", 2))
+        return out
+
+    def encode(self, data: pd.DataFrame, rng: np.random.Generator) -> EncodedTable:
+        """Numbers for every learned column; missing cells filled with drawn observed values."""
+        out: dict[str, np.ndarray] = {}
+        for name, t in self.transforms_.items():
+            values = data[name]
+            null = values.isna().to_numpy()
+            encoded = np.empty(len(values), dtype="int64" if t.kind == "discrete" else "float64")
+            encoded[~null] = t.encode(values[~null])
+            if null.any():
+                observed = encoded[~null]
+                encoded[null] = observed[rng.integers(0, len(observed), int(null.sum()))]
+            out[name] = encoded
+            if self.nullable_[name]:
+                out[name + NULL_SUFFIX] = null.astype("int64")
+        return EncodedTable(pd.DataFrame(out, index=pd.RangeIndex(len(data))), self.columns)
+
+    def decode(
+        self,
+        encoded: pd.DataFrame,
+        *,
+        start: int,
+        rng: np.random.Generator,
+        key: int,
+        total: int,
+    ) -> pd.DataFrame:
+        """Back to the source's columns, types and formats; ids and PII regenerated.
+
+        ``start`` is the global index of the first row (ids stay unique across
+        batches); ``key`` and ``total`` (rows in the run) are fixed for one sampling run.
+        """
+        n = len(encoded)
+        out: dict[str, pd.Series] = {}
+        for name in self.metadata.columns:
+            null = None
+            if self.nullable_.get(name) and name + NULL_SUFFIX in encoded:
+                null = encoded[name + NULL_SUFFIX].to_numpy() == 1
+            if name in self.transforms_:
+                out[name] = self.transforms_[name].decode(encoded[name].to_numpy(), null)
+            else:
+                values = self.generators_[name].generate(
+                    n, start=start, rng=rng, key=key, total=total
+                )
+                share = self.null_share_.get(name, 0.0)
+                if share > 0:
+                    values = values.astype(object)
+                    values[rng.random(n) < share] = None
+                out[name] = values
+        return pd.DataFrame(out)
+
+    # ------------------------------------------------------------- persistence
+    def get_state(self) -> dict[str, Any]:
+        return {
+            "nullable": dict(self.nullable_),
+            "null_share": dict(self.null_share_),
+            "transforms": {k: t.get_state() for k, t in self.transforms_.items()},
+            "generators": {k: g.get_state() for k, g in self.generators_.items()},
+        }
+
+    @classmethod
+    def from_state(cls, metadata: Metadata, state: dict[str, Any]) -> Processor:
+        proc = cls(metadata)
+        proc.nullable_ = {k: bool(v) for k, v in state["nullable"].items()}
+        proc.null_share_ = {k: float(v) for k, v in state["null_share"].items()}
+        for name, sub in state["transforms"].items():
+            proc.transforms_[name] = transform_for(metadata.columns[name]).set_state(sub)
+        for name, sub in state["generators"].items():
+            proc.generators_[name] = generator_for(metadata.columns[name]).set_state(sub)
+        return proc

@@ -1,0 +1,97 @@
+"""One-dimensional marginals shared by the families: fit, normal scores, inverse CDF.
+
+A marginal is plain data (a dict of arrays and names) so it saves as it is:
+``{"kind": "grid", "grid": quantiles}`` for an empirical continuous column,
+``{"kind": "parametric", "dist": name, "params": [...]}``, or
+``{"kind": "discrete", "probs": p, "order": codes}`` for codes.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from scipy import special, stats
+
+MAX_GRID = 1001
+MIN_ROWS_PER_POINT = 5  # a grid point summarises at least this many rows
+PARAMETRIC = ("norm", "uniform", "lognorm", "gamma", "expon", "beta")
+FIT_SAMPLE = 2000
+
+
+def fit_continuous(values: np.ndarray, mode: str, rng: np.random.Generator) -> dict[str, Any]:
+    """Quantile grid (``empirical``) or the best of a few scipy families (``parametric``).
+
+    The grid has at most one point per ``MIN_ROWS_PER_POINT`` rows, so it
+    interpolates between real values rather than storing each of them.
+    """
+    if mode == "parametric":
+        fitted = _best_parametric(values, rng)
+        if fitted is not None:
+            return fitted
+    points = int(np.clip(len(values) // MIN_ROWS_PER_POINT, 2, MAX_GRID))
+    grid = np.quantile(values, np.linspace(0.0, 1.0, points))
+    return {"kind": "grid", "grid": grid}
+
+
+def _best_parametric(values: np.ndarray, rng: np.random.Generator) -> dict[str, Any] | None:
+    sample = values if len(values) <= FIT_SAMPLE else rng.choice(values, FIT_SAMPLE, replace=False)
+    if np.ptp(sample) == 0:
+        return None
+    best, best_ks = None, np.inf
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        for name in PARAMETRIC:
+            dist = getattr(stats, name)
+            try:
+                params = dist.fit(sample)
+                ks = stats.kstest(sample, name, args=params).statistic
+            except (ValueError, RuntimeError, FloatingPointError):
+                continue
+            if np.isfinite(ks) and ks < best_ks:
+                best, best_ks = {"kind": "parametric", "dist": name, "params": list(params)}, ks
+    return best
+
+
+def fit_discrete(codes: np.ndarray, cardinality: int) -> dict[str, Any]:
+    """Category shares, with codes ordered by share (most common first) for the copula."""
+    counts = np.bincount(codes, minlength=cardinality).astype("float64")
+    order = np.argsort(-counts, kind="stable")
+    return {"kind": "discrete", "probs": counts / counts.sum(), "order": order}
+
+
+def to_uniform(marginal: dict[str, Any], values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Training values to (0, 1), ties broken at random so that scores stay continuous."""
+    n = len(values)
+    if marginal["kind"] == "discrete":
+        probs = marginal["probs"][marginal["order"]]
+        rank_of = np.empty_like(marginal["order"])
+        rank_of[marginal["order"]] = np.arange(len(rank_of))
+        ranks = rank_of[values]
+        upper = np.cumsum(probs)
+        lower = upper - probs
+        return lower[ranks] + rng.random(n) * probs[ranks]
+    jitter = rng.permutation(n)
+    order = np.lexsort((jitter, values))
+    u = np.empty(n)
+    u[order] = (np.arange(n) + 1.0) / (n + 1.0)
+    return u
+
+
+def from_uniform(marginal: dict[str, Any], u: np.ndarray) -> np.ndarray:
+    """Uniform draws to values of the marginal (inverse CDF)."""
+    kind = marginal["kind"]
+    if kind == "grid":
+        grid = marginal["grid"]
+        return np.interp(u, np.linspace(0.0, 1.0, len(grid)), grid)
+    if kind == "parametric":
+        with np.errstate(all="ignore"):
+            return getattr(stats, marginal["dist"]).ppf(u, *marginal["params"])
+    cumulative = np.cumsum(marginal["probs"][marginal["order"]])
+    ranks = np.minimum(np.searchsorted(cumulative, u, side="right"), len(cumulative) - 1)
+    return marginal["order"][ranks]
+
+
+def normal_scores(u: np.ndarray) -> np.ndarray:
+    return special.ndtri(np.clip(u, 1e-12, 1 - 1e-12))

@@ -1,0 +1,246 @@
+"""The contract every synthesizer family keeps, and the work they all share.
+
+A family declares its hyperparameters once (``params``) and implements two
+methods on the processor's numeric table: ``_fit(encoded, rng)`` and
+``_sample(n, rng) -> DataFrame``. The base owns metadata, preprocessing,
+seeding, batching and persistence.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import pandas as pd
+
+from simulacra.errors import InvalidParameterError, NotFittedError
+from simulacra.io import read_table
+from simulacra.metadata import Metadata
+from simulacra.processor import EncodedColumn, EncodedTable, Processor
+
+__all__ = ["BLOCK_ROWS", "Param", "Synthesizer"]
+
+BLOCK_ROWS = 131_072  # rows drawn per random stream: output never depends on batch size
+DEFAULT_BATCH = 1_000_000
+_FIT_STREAM, _BLOCK_STREAM, _KEY_STREAM = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Param:
+    """One hyperparameter: its type, bounds or choices, default and help text."""
+
+    name: str
+    type: type
+    default: Any
+    help: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[Any, ...] | None = None
+    nullable: bool = False
+
+    def allowed(self) -> str:
+        if self.choices is not None:
+            text = "one of " + ", ".join(repr(c) for c in self.choices)
+        else:
+            kind = {int: "a whole number", float: "a number", bool: "true or false"}.get(
+                self.type, self.type.__name__
+            )
+            lo = "" if self.low is None else f" >= {self.low}"
+            hi = "" if self.high is None else f" <= {self.high}"
+            text = kind + (f"{lo} and{hi}" if lo and hi else lo or hi)
+        return text + (", or None" if self.nullable else "")
+
+    def check(self, value: Any, family: str) -> Any:
+        """The value, coerced to the declared type; an error naming what is allowed."""
+        if value is None and self.nullable:
+            return None
+        ok = True
+        if self.type is bool:
+            ok = isinstance(value, bool | np.bool_)
+        elif self.type is int:
+            ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        elif self.type is float:
+            ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+            ok = ok and math.isfinite(value)
+        elif self.choices is None:
+            ok = isinstance(value, self.type)
+        if ok and self.choices is not None:
+            ok = value in self.choices
+        if ok and self.low is not None:
+            ok = value >= self.low
+        if ok and self.high is not None:
+            ok = value <= self.high
+        if not ok:
+            raise InvalidParameterError(
+                f"{family}: parameter {self.name!r} got {value!r}; it must be {self.allowed()}"
+            )
+        return self.type(value) if self.type in (int, float, bool) else value
+
+
+SEED = Param(
+    "seed",
+    int,
+    None,
+    "Seed for every random draw; the same seed, data and version give the same output.",
+    low=0,
+    nullable=True,
+)
+
+
+class Synthesizer(ABC):
+    """Base of every family. Construct with keyword parameters, then ``fit`` and ``sample``."""
+
+    name: ClassVar[str] = "base"
+    description: ClassVar[str] = ""
+    params: ClassVar[tuple[Param, ...]] = ()
+
+    def __init__(self, **params: Any) -> None:
+        declared = {p.name for p in self.all_params()}
+        unknown = sorted(set(params) - declared)
+        if unknown:
+            raise InvalidParameterError(
+                f"{self.name}: unknown parameter(s) {unknown}; known: {sorted(declared)}"
+            )
+        for p in self.all_params():
+            setattr(self, p.name, params.get(p.name, p.default))
+
+    @classmethod
+    def all_params(cls) -> tuple[Param, ...]:
+        return (SEED, *cls.params)
+
+    def get_params(self) -> dict[str, Any]:
+        return {p.name: getattr(self, p.name) for p in self.all_params()}
+
+    def _checked_params(self) -> dict[str, Any]:
+        return {p.name: p.check(getattr(self, p.name), self.name) for p in self.all_params()}
+
+    def __repr__(self) -> str:
+        changed = {k: v for k, v in self.get_params().items() if v is not None}
+        args = ", ".join(f"{k}={v!r}" for k, v in changed.items())
+        return f"{type(self).__name__}({args})"
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        data: pd.DataFrame | str | Path,
+        metadata: Metadata | str | Path | None = None,
+    ) -> Self:
+        """Learn from ``data`` (a DataFrame or a file path); return ``self``.
+
+        Without ``metadata`` the column types are detected. The caller's
+        DataFrame is never changed.
+        """
+        for p, value in self._checked_params().items():
+            setattr(self, p, value)
+        where = None if isinstance(data, pd.DataFrame) else str(data)
+        frame = read_table(data)
+        if metadata is None:
+            meta = Metadata.detect(frame)
+        else:
+            meta = metadata if isinstance(metadata, Metadata) else Metadata.from_json(metadata)
+            meta.validate(frame, where=where)
+        rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(_FIT_STREAM,)))
+        processor = Processor(meta).fit(frame)
+        encoded = processor.encode(frame, rng)
+        self._fit(encoded, rng)
+        self.metadata_ = meta
+        self.processor_ = processor
+        self.columns_ = encoded.columns
+        self.n_training_rows_ = len(frame)
+        return self
+
+    @abstractmethod
+    def _fit(self, encoded: EncodedTable, rng: np.random.Generator) -> None:
+        """Learn from the encoded table; store learned state in ``*_`` attributes."""
+
+    @abstractmethod
+    def _sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
+        """``n`` encoded rows with the columns of the table given to ``_fit``."""
+
+    # --------------------------------------------------------------- sample
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "processor_"):
+            raise NotFittedError(
+                f"this {self.name} synthesizer is not fitted yet; call fit(data) first"
+            )
+
+    def sample(self, n: int, *, seed: int | None = None) -> pd.DataFrame:
+        """``n`` synthetic rows in the source's columns, types and formats.
+
+        ``seed`` overrides the constructor's seed; with neither, every call differs.
+        """
+        return pd.concat(list(self.sample_batches(n, batch_size=max(int(n), 1), seed=seed)))
+
+    def sample_batches(
+        self, n: int, batch_size: int = DEFAULT_BATCH, *, seed: int | None = None
+    ) -> Iterator[pd.DataFrame]:
+        """``n`` rows in DataFrames of at most ``batch_size`` rows, memory bounded by one batch.
+
+        The rows are the same as ``sample(n, seed=seed)`` whatever the batch size.
+        """
+        self._check_fitted()
+        n = _positive_int("n", n)
+        batch_size = _positive_int("batch_size", batch_size)
+        if seed is not None:
+            seed = SEED.check(seed, self.name)
+        run_seed = seed if seed is not None else self.seed
+        if run_seed is None:
+            run_seed = int(np.random.SeedSequence().entropy % 2**63)
+        return self._batches(n, batch_size, run_seed)
+
+    def _batches(self, n: int, batch_size: int, seed: int) -> Iterator[pd.DataFrame]:
+        key = int(np.random.SeedSequence(seed, spawn_key=(_KEY_STREAM,)).generate_state(1)[0])
+        pending: list[pd.DataFrame] = []
+        held = 0
+        for block in range(-(-n // BLOCK_ROWS)):
+            start = block * BLOCK_ROWS
+            rows = min(BLOCK_ROWS, n - start)
+            seq = np.random.SeedSequence(seed, spawn_key=(_BLOCK_STREAM, block))
+            rng = np.random.default_rng(seq)
+            encoded = self._sample(rows, rng)
+            pending.append(self.processor_.decode(
+                encoded, start=start, rng=rng, key=key, total=n
+            ))
+            held += rows
+            last = start + rows == n
+            while held >= batch_size or (last and held):
+                frame = pending[0] if len(pending) == 1 else pd.concat(pending, ignore_index=True)
+                take = min(batch_size, held)
+                rest = frame.iloc[take:]
+                pending, held = ([rest] if len(rest) else []), len(rest)
+                yield frame.iloc[:take].reset_index(drop=True)
+
+    # ------------------------------------------------------------ persistence
+    def save(self, path: str | Path) -> None:
+        """Write the fitted model as a ``.simz`` file (data, not code)."""
+        from simulacra.persist import save_model
+
+        self._check_fitted()
+        save_model(self, Path(path))
+
+    def get_state(self) -> dict[str, Any]:
+        """The family's learned state: every ``*_`` attribute the base does not own."""
+        own = {"metadata_", "processor_", "columns_", "n_training_rows_"}
+        return {k: v for k, v in vars(self).items() if k.endswith("_") and k not in own}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        for key, value in state.items():
+            setattr(self, key, value)
+
+    def _restore(
+        self, metadata: Metadata, processor: Processor, columns: list[EncodedColumn], rows: int
+    ) -> None:
+        self.metadata_, self.processor_ = metadata, processor
+        self.columns_, self.n_training_rows_ = columns, rows
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise InvalidParameterError(f"{name} must be a whole number of at least 1, got {value!r}")
+    return int(value)

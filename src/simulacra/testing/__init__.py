@@ -1,0 +1,150 @@
+"""The conformance suite every synthesizer family passes.
+
+``check_synthesizer("copula")`` runs each check on a small mixed table and
+raises ``AssertionError`` naming the first broken promise. The test suite
+runs it for every registered family, so a new family gets these checks by
+being registered.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from simulacra.errors import NotFittedError
+from simulacra.metadata import Metadata
+from simulacra.synthesizers.registry import create, family_class
+
+__all__ = ["CHECKS", "check_synthesizer", "conformance_table"]
+
+
+def conformance_table(rows: int = 400, seed: int = 0) -> pd.DataFrame:
+    """A small table with every column kind: numbers, categories, dates, gaps, id, PII."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(50, 10, rows)
+    df = pd.DataFrame(
+        {
+            "user_id": np.arange(1, rows + 1),
+            "email": [f"user{i}@example.com" for i in range(rows)],
+            "amount": np.round(x * 3 + rng.normal(0, 5, rows), 2),
+            "count": rng.poisson(3, rows),
+            "group": rng.choice(["a", "b", "c"], rows),
+            "flag": rng.random(rows) < 0.3,
+            "day": (pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, rows), "D"))
+            .strftime("%Y-%m-%d"),
+        }
+    )
+    df.loc[rng.random(rows) < 0.1, "amount"] = np.nan
+    df.loc[rng.random(rows) < 0.1, "group"] = None
+    return df
+
+
+def _fitted(family: str, data: pd.DataFrame):
+    return create(family, seed=0).fit(data)
+
+
+def check_fit_returns_self_and_keeps_input(family: str, data: pd.DataFrame) -> None:
+    before = data.copy(deep=True)
+    model = create(family, seed=0)
+    assert model.fit(data) is model, "fit must return self"
+    pd.testing.assert_frame_equal(data, before, obj="fit changed the caller's DataFrame")
+
+
+def check_not_fitted(family: str, data: pd.DataFrame) -> None:
+    model = create(family, seed=0)
+    for call in (lambda: model.sample(5), lambda: model.save("never.simz")):
+        try:
+            call()
+        except NotFittedError:
+            continue
+        raise AssertionError("sample/save before fit must raise NotFittedError")
+
+
+def check_seed_determinism(family: str, data: pd.DataFrame) -> None:
+    a = _fitted(family, data).sample(300)
+    b = _fitted(family, data).sample(300)
+    pd.testing.assert_frame_equal(a, b, obj="same seed, same data: rows differ")
+    c = _fitted(family, data).sample(300, seed=99)
+    assert not a.equals(c), "a different seed must give different rows"
+
+
+def check_batches_match_sample(family: str, data: pd.DataFrame) -> None:
+    model = _fitted(family, data)
+    whole = model.sample(1000)
+    batches = list(model.sample_batches(1000, batch_size=300))
+    assert [len(b) for b in batches] == [300, 300, 300, 100], "wrong batch sizes"
+    pd.testing.assert_frame_equal(pd.concat(batches, ignore_index=True), whole)
+
+
+def check_save_load(family: str, data: pd.DataFrame) -> None:
+    from simulacra.persist import load_model
+
+    model = _fitted(family, data)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.simz"
+        model.save(path)
+        loaded = load_model(path)
+    assert type(loaded) is type(model), "load gave another family"
+    pd.testing.assert_frame_equal(loaded.sample(200), model.sample(200), obj="rows after load")
+
+
+def check_output_matches_metadata(family: str, data: pd.DataFrame) -> None:
+    meta = Metadata.detect(data)
+    out = create(family, seed=0).fit(data, metadata=meta).sample(2000)
+    assert list(out.columns) == list(data.columns), "columns or their order differ"
+    for name, col in meta.columns.items():
+        values = out[name]
+        present = values.dropna()
+        if col.type == "numerical":
+            assert present.min() >= col.min and present.max() <= col.max, f"{name}: out of bounds"
+            if col.integer:
+                assert pd.api.types.is_integer_dtype(values.dtype), f"{name}: ints became floats"
+            elif col.decimals is not None:
+                assert np.allclose(present, present.round(col.decimals)), f"{name}: precision"
+        if col.type == "categorical":
+            assert set(present) <= set(col.categories or []) | {"(other)"}, f"{name}: new values"
+        if col.type == "datetime":
+            parsed = pd.to_datetime(present, format=col.format)
+            assert parsed.min() >= pd.Timestamp(col.min), f"{name}: before the learned minimum"
+            assert parsed.max() <= pd.Timestamp(col.max), f"{name}: after the learned maximum"
+        if col.type == "id":
+            assert values.is_unique, f"{name}: regenerated ids repeat"
+        if col.type == "pii":
+            real = set(data[name].dropna())
+            assert not real & set(present), f"{name}: a real PII value leaked"
+        real_share = data[name].isna().mean()
+        assert abs(values.isna().mean() - real_share) < 0.05, f"{name}: null share drifted"
+
+
+def check_params_documented(family: str, data: pd.DataFrame) -> None:
+    cls = family_class(family)
+    assert cls.description, "the family needs a one-line description"
+    assert cls.__doc__, "the family class needs a docstring"
+    for p in cls.all_params():
+        assert p.help and len(p.help) > 10, f"parameter {p.name!r} is not documented"
+        p.check(p.default, family)
+
+
+CHECKS: tuple[Callable[[str, pd.DataFrame], None], ...] = (
+    check_fit_returns_self_and_keeps_input,
+    check_not_fitted,
+    check_seed_determinism,
+    check_batches_match_sample,
+    check_save_load,
+    check_output_matches_metadata,
+    check_params_documented,
+)
+
+
+def check_synthesizer(family: str, data: pd.DataFrame | None = None) -> None:
+    """Run every conformance check on ``family``; raise AssertionError on the first failure."""
+    data = conformance_table() if data is None else data
+    for check in CHECKS:
+        try:
+            check(family, data)
+        except AssertionError as exc:
+            raise AssertionError(f"{family}: {check.__name__}: {exc}") from exc
