@@ -43,9 +43,7 @@ BOOLEAN_PAIRS = (("true", "false"), ("yes", "no"), ("y", "n"), ("t", "f"))
 
 _PATTERNS = {
     "email": re.compile(r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$"),
-    "ip_address": re.compile(
-        r"^(\d{1,3}\.){3}\d{1,3}$|^[0-9a-fA-F:]+:[0-9a-fA-F:]+$"
-    ),
+    "ip_address": re.compile(r"^(\d{1,3}\.){3}\d{1,3}$|^[0-9a-fA-F:]+:[0-9a-fA-F:]+$"),
     "national_id": re.compile(r"^\d{3}-\d{2}-\d{4}$"),
     "credit_card": re.compile(r"^\d{4}([ -]?\d{4}){2}[ -]?\d{1,7}$"),
     "phone": re.compile(r"^\+?[\d\s().-]{7,20}(\s*(x|ext\.?)\s*\d{1,6})?$"),
@@ -141,7 +139,9 @@ def _decimals(arr: np.ndarray) -> int | None:
     """The fewest decimals (up to 6) that represent every value, or None."""
     sample = arr[:SAMPLE]
     for d in range(1, 7):
-        if np.allclose(np.round(sample, d), sample, rtol=0, atol=1e-9 * max(1.0, abs(sample).max())):
+        if np.allclose(
+            np.round(sample, d), sample, rtol=0, atol=1e-9 * max(1.0, abs(sample).max())
+        ):
             return d
     return None
 

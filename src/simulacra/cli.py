@@ -29,8 +29,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-metadata_app = typer.Typer(help="Detect and check table metadata (column types as JSON).",
-                           no_args_is_help=True)
+metadata_app = typer.Typer(
+    help="Detect and check table metadata (column types as JSON).", no_args_is_help=True
+)
 app.add_typer(metadata_app, name="metadata")
 
 err = Console(stderr=True, highlight=False)
@@ -72,7 +73,9 @@ def _parse_params(pairs: list[str]) -> dict[str, Any]:
 # ---------------------------------------------------------------- commands
 @app.command("list")
 def list_families(
-    params: Annotated[bool, typer.Option("--params", help="Show each family's parameters.")] = False,
+    params: Annotated[
+        bool, typer.Option("--params", help="Show each family's parameters.")
+    ] = False,
 ) -> None:
     """List every synthesizer family, one line each."""
     for name, info in simulacra.families().items():
@@ -85,8 +88,9 @@ def list_families(
 @metadata_app.command("detect")
 def metadata_detect(
     source: Annotated[str, typer.Argument(help="CSV, Parquet, JSONL or Excel file, or a DB URL.")],
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="JSON file to write; "
-                                                 "stdout if left out.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="JSON file to write; stdout if left out.")
+    ] = None,
     table: TableOpt = None,
     quiet: Quiet = False,
 ) -> None:
@@ -107,10 +111,13 @@ def fit(
     output: Annotated[Path, typer.Option("-o", "--output", help="Model file (.simz).")] = Path(
         "model.simz"
     ),
-    metadata: Annotated[Path | None, typer.Option(help="Metadata JSON; detected if left "
-                                                   "out.")] = None,
-    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="A family parameter "
-                                                     "as name=value; repeat for more.")] = None,
+    metadata: Annotated[
+        Path | None, typer.Option(help="Metadata JSON; detected if left out.")
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", "-p", help="A family parameter as name=value; repeat for more."),
+    ] = None,
     table: TableOpt = None,
     seed: Seed = None,
     quiet: Quiet = False,
@@ -131,8 +138,10 @@ def fit(
 def sample(
     model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="A .simz model file.")],
     rows: Annotated[int, typer.Option("-n", "--rows", help="How many rows to make.")] = 1000,
-    output: Annotated[str | None, typer.Option("-o", "--output", help="File or DB URL to "
-                                                "write; CSV to stdout if left out.")] = None,
+    output: Annotated[
+        str | None,
+        typer.Option("-o", "--output", help="File or DB URL to write; CSV to stdout if left out."),
+    ] = None,
     batch_size: Annotated[int, typer.Option(help="Rows per batch (bounds memory).")] = 1_000_000,
     table: Annotated[str | None, typer.Option(help="Table name, for a DB URL output.")] = None,
     seed: Seed = None,
@@ -161,8 +170,13 @@ def sample(
 @contextlib.contextmanager
 def _progress(hidden: bool) -> Iterator[Progress]:
     progress = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, disable=hidden, transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=hidden,
+        transient=True,
     )
     with progress:
         yield progress
@@ -205,12 +219,17 @@ def _print_comparison(real: Any, synth: Any, meta: simulacra.Metadata) -> None:
         table.add_column(head)
     for name, col in meta.columns.items():
         if col.type == "numerical":
-            summary = [f"mean {s[name].mean():,.2f}, missing {s[name].isna().mean():.0%}"
-                       for s in (real, synth)]
+            summary = [
+                f"mean {s[name].mean():,.2f}, missing {s[name].isna().mean():.0%}"
+                for s in (real, synth)
+            ]
         elif col.type in ("categorical", "boolean"):
-            summary = [", ".join(f"{k}: {v:.0%}" for k, v in
-                                 s[name].value_counts(normalize=True).head(3).items())
-                       for s in (real, synth)]
+            summary = [
+                ", ".join(
+                    f"{k}: {v:.0%}" for k, v in s[name].value_counts(normalize=True).head(3).items()
+                )
+                for s in (real, synth)
+            ]
         else:
             summary = [str(s[name].dropna().iloc[0]) for s in (real, synth)]
         table.add_row(name, col.pii or col.type, *summary)

@@ -97,7 +97,9 @@ def _read_csv(path: Path) -> pd.DataFrame:
     except pa.ArrowInvalid as exc:
         raise InputError(_csv_error(path, delimiter, str(exc))) from None
     # Keep timestamps as their source text, so that their format is learned and kept.
-    stamps = [f.name for f in tbl.schema if pa.types.is_timestamp(f.type) or pa.types.is_date(f.type)]
+    stamps = [
+        f.name for f in tbl.schema if pa.types.is_timestamp(f.type) or pa.types.is_date(f.type)
+    ]
     df = tbl.to_pandas()
     if stamps:
         raw = pa_csv.read_csv(
@@ -143,9 +145,11 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 
 def _read_jsonl(path: Path) -> pd.DataFrame:
     try:
-        return pd.read_json(path, lines=True, dtype_backend="numpy_nullable").convert_dtypes(
-            dtype_backend="numpy_nullable"
-        ).pipe(_numpy_dtypes)
+        return (
+            pd.read_json(path, lines=True, dtype_backend="numpy_nullable")
+            .convert_dtypes(dtype_backend="numpy_nullable")
+            .pipe(_numpy_dtypes)
+        )
     except ValueError as exc:
         raise InputError(
             f"{path}: not valid JSON Lines (one JSON object per line): {exc}"
@@ -189,7 +193,9 @@ def _read_sql(url: str, table: str | None) -> pd.DataFrame:
                 raise InputError(f"{url}: no table {table!r}; the database has {names}")
             df = pd.read_sql_table(table, conn)
     except sa.exc.SQLAlchemyError as exc:
-        raise InputError(f"{url}: cannot read table {table!r}: {exc.__class__.__name__}: {exc}") from None
+        raise InputError(
+            f"{url}: cannot read table {table!r}: {exc.__class__.__name__}: {exc}"
+        ) from None
     if len(df) == 0:
         raise InputError(f"{url}: table {table!r} has no rows; a model needs rows to learn")
     return df

@@ -86,8 +86,10 @@ def load_model(path: str | Path) -> Synthesizer:
             "upgrade simulacra"
         )
     if hashlib.sha256(blob).hexdigest() != manifest.get("arrays_sha256"):
-        raise ModelFileError(f"{path}: the arrays do not match their checksum; the file is "
-                             "corrupt or was changed after it was written")
+        raise ModelFileError(
+            f"{path}: the arrays do not match their checksum; the file is "
+            "corrupt or was changed after it was written"
+        )
     try:
         arrays = dict(np.load(io.BytesIO(blob), allow_pickle=False))
         state = join_arrays(manifest["state"], arrays)

@@ -61,7 +61,9 @@ def fit_discrete(codes: np.ndarray, cardinality: int) -> dict[str, Any]:
     return {"kind": "discrete", "probs": counts / counts.sum(), "order": order}
 
 
-def to_uniform(marginal: dict[str, Any], values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def to_uniform(
+    marginal: dict[str, Any], values: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Training values to (0, 1), ties broken at random so that scores stay continuous."""
     n = len(values)
     if marginal["kind"] == "discrete":

@@ -204,9 +204,7 @@ class Synthesizer(ABC):
             seq = np.random.SeedSequence(seed, spawn_key=(_BLOCK_STREAM, block))
             rng = np.random.default_rng(seq)
             encoded = self._sample(rows, rng)
-            pending.append(self.processor_.decode(
-                encoded, start=start, rng=rng, key=key, total=n
-            ))
+            pending.append(self.processor_.decode(encoded, start=start, rng=rng, key=key, total=n))
             held += rows
             last = start + rows == n
             while held >= batch_size or (last and held):

@@ -50,9 +50,13 @@ class BootstrapSynthesizer(Synthesizer):
     def _fit(self, encoded: EncodedTable, rng: np.random.Generator) -> None:
         cont = [c.name for c in encoded.of_kind("continuous")]
         disc = encoded.of_kind("discrete")
-        self.continuous_ = encoded.data[cont].to_numpy(dtype="float64").reshape(len(encoded.data), -1)
-        self.discrete_ = encoded.data[[c.name for c in disc]].to_numpy(dtype="int64").reshape(
-            len(encoded.data), -1
+        self.continuous_ = (
+            encoded.data[cont].to_numpy(dtype="float64").reshape(len(encoded.data), -1)
+        )
+        self.discrete_ = (
+            encoded.data[[c.name for c in disc]]
+            .to_numpy(dtype="int64")
+            .reshape(len(encoded.data), -1)
         )
         self.std_ = self.continuous_.std(axis=0) if cont else np.zeros(0)
         self.marginals_ = [

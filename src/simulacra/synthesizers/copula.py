@@ -71,8 +71,10 @@ class GaussianCopulaSynthesizer(Synthesizer):
         z = rng.standard_normal((n, len(self.columns_))) @ chol.T
         u = special.ndtr(z)
         return pd.DataFrame(
-            {c.name: from_uniform(m, u[:, j]) for j, (c, m) in enumerate(
-                zip(self.columns_, self.marginals_, strict=True))}
+            {
+                c.name: from_uniform(m, u[:, j])
+                for j, (c, m) in enumerate(zip(self.columns_, self.marginals_, strict=True))
+            }
         )
 
 

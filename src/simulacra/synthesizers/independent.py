@@ -47,6 +47,8 @@ class IndependentSynthesizer(Synthesizer):
     def _sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
         u = rng.random((n, len(self.columns_)))
         return pd.DataFrame(
-            {c.name: from_uniform(m, u[:, j]) for j, (c, m) in enumerate(
-                zip(self.columns_, self.marginals_, strict=True))}
+            {
+                c.name: from_uniform(m, u[:, j])
+                for j, (c, m) in enumerate(zip(self.columns_, self.marginals_, strict=True))
+            }
         )

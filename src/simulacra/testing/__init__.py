@@ -34,8 +34,9 @@ def conformance_table(rows: int = 400, seed: int = 0) -> pd.DataFrame:
             "count": rng.poisson(3, rows),
             "group": rng.choice(["a", "b", "c"], rows),
             "flag": rng.random(rows) < 0.3,
-            "day": (pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, rows), "D"))
-            .strftime("%Y-%m-%d"),
+            "day": (
+                pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, rows), "D")
+            ).strftime("%Y-%m-%d"),
         }
     )
     df.loc[rng.random(rows) < 0.1, "amount"] = np.nan

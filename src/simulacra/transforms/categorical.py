@@ -59,8 +59,10 @@ class CategoricalTransform(Transform):
     def decode(self, encoded: np.ndarray, null: np.ndarray | None = None) -> pd.Series:
         labels = pd.Index(self.categories_)
         if self.has_other_:
-            other: Any = RARE_LABEL if labels.dtype.kind in "OUT" or labels.dtype == "str" else (
-                self.categories_[self.mode_]
+            other: Any = (
+                RARE_LABEL
+                if labels.dtype.kind in "OUT" or labels.dtype == "str"
+                else (self.categories_[self.mode_])
             )
             labels = labels.append(pd.Index([other]))
         codes = np.clip(encoded, 0, len(labels) - 1)

@@ -156,6 +156,13 @@ def _uuids(n: int, rng: np.random.Generator) -> pd.Series:
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
     hexed = pd.Series(np.ascontiguousarray(_HEX[raw]).view("U32").ravel())
     return (
-        hexed.str[0:8] + "-" + hexed.str[8:12] + "-" + hexed.str[12:16] + "-"
-        + hexed.str[16:20] + "-" + hexed.str[20:32]
+        hexed.str[0:8]
+        + "-"
+        + hexed.str[8:12]
+        + "-"
+        + hexed.str[12:16]
+        + "-"
+        + hexed.str[16:20]
+        + "-"
+        + hexed.str[20:32]
     )

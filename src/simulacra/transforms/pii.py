@@ -138,7 +138,9 @@ def _ssns(n: int, rng: np.random.Generator) -> pd.Series:
     group = rng.integers(1, 100, n)
     serial = rng.integers(1, 10_000, n)
     return (
-        pd.Series(area).astype(str).str.zfill(3) + "-"
-        + pd.Series(group).astype(str).str.zfill(2) + "-"
+        pd.Series(area).astype(str).str.zfill(3)
+        + "-"
+        + pd.Series(group).astype(str).str.zfill(2)
+        + "-"
         + pd.Series(serial).astype(str).str.zfill(4)
     )
