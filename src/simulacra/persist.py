@@ -103,7 +103,8 @@ def load_model(path: str | Path) -> Synthesizer:
         raise ModelFileError(f"{path}: cannot be loaded: {exc}") from None
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(
-            f"{path}: the manifest is damaged ({exc.__class__.__name__}: {exc}); fit the model again"
+            f"{path}: the manifest is damaged ({exc.__class__.__name__}: {exc}); "
+            "fit the model again"
         ) from None
     return model
 
