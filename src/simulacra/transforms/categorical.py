@@ -6,7 +6,9 @@ from typing import Any, Self
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from simulacra import _strings
 from simulacra.transforms.base import Transform, with_nulls
 
 RARE_LABEL = "(other)"
@@ -57,16 +59,15 @@ class CategoricalTransform(Transform):
         return codes
 
     def decode(self, encoded: np.ndarray, null: np.ndarray | None = None) -> pd.Series:
-        labels = pd.Index(self.categories_)
+        labels = list(self.categories_)
+        text = all(isinstance(c, str) for c in labels)
         if self.has_other_:
-            other: Any = (
-                RARE_LABEL
-                if labels.dtype.kind in "OUT" or labels.dtype == "str"
-                else (self.categories_[self.mode_])
-            )
-            labels = labels.append(pd.Index([other]))
+            labels.append(RARE_LABEL if text else self.categories_[self.mode_])
         codes = np.clip(encoded, 0, len(labels) - 1)
-        return with_nulls(labels.take(codes).to_numpy(), null)
+        if text:
+            decoded = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), labels)
+            return _strings.to_series(decoded.cast(pa.string()), null)
+        return with_nulls(np.asarray(labels)[codes], null)
 
     def get_state(self) -> dict[str, Any]:
         return {"categories": self.categories_, "has_other": self.has_other_, "mode": self.mode_}

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Self
 
 import numpy as np
 import pandas as pd
 
+from simulacra import _strings
 from simulacra.transforms.base import Transform, with_nulls
 
 _NS = {"D": 86_400 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
-# strftime formats that numpy can write fast: format -> (numpy unit, fix-up)
-_FAST = {
-    "%Y-%m-%d": ("D", None),
-    "%Y-%m-%dT%H:%M:%S": ("s", None),
-    "%Y-%m-%d %H:%M:%S": ("s", " "),
-    "%Y-%m-%dT%H:%M": ("m", None),
-    "%Y-%m-%d %H:%M": ("m", " "),
-}
+_FIELDS = re.compile(r"%[YmdHMS]|%%|[^%]+")  # formats the fast writer handles
+_WIDTH = {"Y": 4, "m": 2, "d": 2, "H": 2, "M": 2, "S": 2}
 
 
 class DatetimeTransform(Transform):
@@ -59,7 +55,7 @@ class DatetimeTransform(Transform):
         ns = np.clip(ns, lo if lo is not None else -np.inf, hi if hi is not None else np.inf)
         stamps = ns.astype("int64").astype("datetime64[ns]")
         if col.format is not None:
-            return with_nulls(_format(stamps, col.format), null)
+            return _format(stamps, col.format, null)
         series = pd.Series(stamps)
         if self.tz_ is not None:
             series = series.dt.tz_localize("UTC").dt.tz_convert(self.tz_)
@@ -75,12 +71,27 @@ class DatetimeTransform(Transform):
         return self
 
 
-def _format(stamps: np.ndarray, fmt: str) -> np.ndarray:
-    fast = _FAST.get(fmt)
-    if fast is None:
-        return pd.Series(stamps).dt.strftime(fmt).to_numpy(dtype=object)
-    unit, sep = fast
-    text = np.datetime_as_string(stamps.astype(f"datetime64[{unit}]"), unit=unit)
-    if sep is not None:
-        text = np.strings.replace(text, "T", sep)
-    return text.astype(object)
+def _format(stamps: np.ndarray, fmt: str, null: np.ndarray | None) -> pd.Series:
+    """Datetimes as text in ``fmt``; common numeric formats are written vectorized."""
+    tokens = _FIELDS.findall(fmt)
+    if "".join(tokens) != fmt:
+        return with_nulls(pd.Series(stamps).dt.strftime(fmt).to_numpy(dtype=object), null)
+    days = stamps.astype("datetime64[D]")
+    months = days.astype("datetime64[M]")
+    seconds = (stamps - days).astype("timedelta64[s]").astype(np.int64)
+    fields = {
+        "Y": days.astype("datetime64[Y]").astype(np.int64) + 1970,
+        "m": months.astype(np.int64) % 12 + 1,
+        "d": (days - months).astype(np.int64) + 1,
+        "H": seconds // 3600,
+        "M": seconds // 60 % 60,
+        "S": seconds % 60,
+    }
+    n = len(stamps)
+    parts = [
+        _strings.digits(fields[t[1]], _WIDTH[t[1]])
+        if t[0] == "%" and t != "%%"
+        else _strings.literal(t.replace("%%", "%"), n)
+        for t in tokens
+    ]
+    return _strings.to_series(_strings.join(parts), null)

@@ -17,6 +17,7 @@ from typing import Any, Self
 import numpy as np
 import pandas as pd
 
+from simulacra import _strings
 from simulacra.errors import InvalidDataError
 
 _ALPHABETS = {
@@ -27,7 +28,7 @@ _ALPHABETS = {
 }
 _TOKEN = re.compile(r"\{(digits|upper|lower|alnum):(\d+)\}|\{(int|uuid)\}|\{\{|\}\}|[^{}]+")
 _MAX_BIJECTION = 2**31  # keeps a * i inside int64
-_HEX = np.array([f"{i:02x}" for i in range(256)])
+_HEX = np.frombuffer("".join(f"{i:02x}" for i in range(256)).encode(), np.uint8).reshape(256, 2)
 
 
 def parse_pattern(pattern: str) -> list[tuple[str, Any]]:
@@ -43,7 +44,8 @@ def parse_pattern(pattern: str) -> list[tuple[str, Any]]:
         elif m.group(3):
             parts.append((m.group(3), None))
         else:
-            parts.append(("lit", m.group(0)[0] if m.group(0) in ("{{", "}}") else m.group(0)))
+            text = m.group(0)[0] if m.group(0) in ("{{", "}}") else m.group(0)
+            parts += [("lit", ch) for ch in text]
     whole = {p[0] for p in parts} & {"int", "uuid"}
     if pos != len(pattern) or (whole and len(parts) != 1):
         raise InvalidDataError(
@@ -112,25 +114,24 @@ class IdGenerator:
                 "were asked for; sample in several runs with different seeds"
             )
         index = _bijection(np.arange(start, start + n, dtype="int64"), modulus, key)
-        columns: list[np.ndarray] = []
+        columns: list[np.ndarray] = []  # byte columns, right to left
         # Fill classes from the right with the mixed-radix digits of the index;
         # positions beyond the bijection's range get random characters.
         remaining = modulus
-        for part_kind, value in reversed(parts):
-            if part_kind == "lit":
-                columns.append(np.full(n, value))
+        for kind, value in reversed(parts):
+            if kind == "lit":
+                columns += [np.full(n, byte, dtype=np.uint8) for byte in value.encode()[::-1]]
                 continue
-            alphabet = np.array(list(value))
+            alphabet = np.frombuffer(value.encode(), dtype=np.uint8)
             if remaining > 1:
                 columns.append(alphabet[index % len(alphabet)])
                 index = index // len(alphabet)
                 remaining = -(-remaining // len(alphabet))
             else:
                 columns.append(alphabet[rng.integers(0, len(alphabet), n)])
-        out = columns[-1].astype(object)
-        for col in reversed(columns[:-1]):
-            out = out + col.astype(object)
-        return pd.Series(out)
+        grid = np.stack(columns[::-1], axis=1)
+        width = np.full(n, grid.shape[1], dtype=np.int64)
+        return _strings.to_series(_strings.join([(grid, width)]))
 
     def get_state(self) -> dict[str, Any]:
         return {"start": self.start_}
@@ -154,15 +155,20 @@ def _uuids(n: int, rng: np.random.Generator) -> pd.Series:
     raw = rng.integers(0, 256, size=(n, 16), dtype=np.uint8)
     raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
-    hexed = pd.Series(np.ascontiguousarray(_HEX[raw]).view("U32").ravel())
-    return (
-        hexed.str[0:8]
-        + "-"
-        + hexed.str[8:12]
-        + "-"
-        + hexed.str[12:16]
-        + "-"
-        + hexed.str[16:20]
-        + "-"
-        + hexed.str[20:32]
+    hexed = _HEX[raw].reshape(n, 32)
+    dash = np.full((n, 1), ord("-"), dtype=np.uint8)
+    grid = np.concatenate(
+        [
+            hexed[:, :8],
+            dash,
+            hexed[:, 8:12],
+            dash,
+            hexed[:, 12:16],
+            dash,
+            hexed[:, 16:20],
+            dash,
+            hexed[:, 20:],
+        ],
+        axis=1,
     )
+    return _strings.to_series(_strings.join([(grid, np.full(n, 36, dtype=np.int64))]))

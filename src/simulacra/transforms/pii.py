@@ -12,11 +12,12 @@ from typing import Any, Self
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from simulacra import _strings
 from simulacra.errors import InvalidDataError
 
 POOL_SIZE = 4096
-_DIGITS = np.array(list("0123456789"))
 
 
 class PiiGenerator:
@@ -32,7 +33,7 @@ class PiiGenerator:
         self.kind = kind
         self.locale = locale or "en_US"
         self.mean_chars_ = 80
-        self._pools: dict[tuple[int, str], np.ndarray] = {}
+        self._pools: dict[tuple[int, str], tuple[_strings.Part, pa.StringArray]] = {}
 
     def fit(self, values: pd.Series) -> Self:
         if self.kind in ("text", "free_text"):
@@ -51,54 +52,69 @@ class PiiGenerator:
         fake.seed_instance(key)
         return fake
 
-    def _pool(self, what: str, key: int) -> np.ndarray:
+    def _pool(self, what: str, key: int) -> tuple[_strings.Part, pa.StringArray]:
         cached = self._pools.get((key, what))
         if cached is None:
             fake = self._faker(key)
             make = {
                 "person_name": fake.name,
-                "first_name": fake.first_name,
-                "last_name": fake.last_name,
+                "first_name": lambda: fake.first_name().lower().replace(" ", ""),
+                "last_name": lambda: fake.last_name().lower().replace(" ", ""),
                 "domain": fake.free_email_domain,
                 "phone": fake.phone_number,
                 "address": lambda: fake.address().replace("\n", ", "),
                 "text": lambda: fake.text(max_nb_chars=max(self.mean_chars_, 5)),
             }[what]
             size = POOL_SIZE if what != "text" else 512
-            cached = np.array([make() for _ in range(size)], dtype=object)
+            values = [make() for _ in range(size)]
+            cached = (_strings.pool(values), pa.array(values, pa.string()))
+            if len(self._pools) > 16:  # one sampling run uses a handful of pools
+                self._pools.clear()
             self._pools[(key, what)] = cached
         return cached
 
-    def _pick(self, what: str, n: int, rng: np.random.Generator, key: int) -> pd.Series:
-        pool = self._pool(what, key)
-        return pd.Series(pool[rng.integers(0, len(pool), n)])
+    def _pick(self, what: str, n: int, rng: np.random.Generator, key: int) -> _strings.Part:
+        part = self._pool(what, key)[0]
+        return _strings.take(part, rng.integers(0, len(part[1]), n))
 
     def generate(
         self, n: int, *, start: int, rng: np.random.Generator, key: int, total: int
     ) -> pd.Series:
-        kind = self.kind
+        """``n`` fake values; ``key`` seeds the value pools of one sampling run."""
+        whole = {"person_name": "person_name", "address": "address", "text": "text"}
+        whole["free_text"] = "text"
+        if self.kind in whole:  # values used as they are: let Arrow pick them
+            values = self._pool(whole[self.kind], key)[1]
+            return _strings.to_series(values.take(rng.integers(0, len(values), n)))
+        return _strings.to_series(_strings.join(self._parts(n, rng, key)))
+
+    def _parts(self, n: int, rng: np.random.Generator, key: int) -> list[_strings.Part]:
+        kind, lit = self.kind, _strings.literal
         if kind == "email":
-            first = self._pick("first_name", n, rng, key).str.lower()
-            last = self._pick("last_name", n, rng, key).str.lower()
-            number = pd.Series(rng.integers(1, 1000, n)).astype(str)
-            domain = self._pick("domain", n, rng, key)
-            return (first + "." + last + number + "@" + domain).str.replace(" ", "", regex=False)
+            return [
+                self._pick("first_name", n, rng, key),
+                lit(".", n),
+                self._pick("last_name", n, rng, key),
+                _strings.number(rng.integers(1, 1000, n)),
+                lit("@", n),
+                self._pick("domain", n, rng, key),
+            ]
         if kind == "phone":
-            return _redraw_digits(self._pick("phone", n, rng, key), rng, keep=3)
-        if kind in ("person_name", "address"):
-            return self._pick(kind, n, rng, key)
-        if kind in ("text", "free_text"):
-            return self._pick("text", n, rng, key)
+            return [_redraw_digits(self._pick("phone", n, rng, key), rng, keep=3)]
         if kind == "credit_card":
-            return _card_numbers(n, rng)
+            return [_card_numbers(n, rng)]
         if kind == "national_id":
-            return _ssns(n, rng)
+            area = rng.integers(1, 899, n)
+            area[area >= 666] += 1  # US SSN areas 001-665 and 667-899
+            group, serial = rng.integers(1, 100, n), rng.integers(1, 10_000, n)
+            digits = _strings.digits
+            return [digits(area, 3), lit("-", n), digits(group, 2), lit("-", n), digits(serial, 4)]
         if kind == "ip_address":
-            octets = rng.integers(1, 255, size=(n, 4)).astype(str)
-            out = pd.Series(octets[:, 0], dtype=object)
+            octets = rng.integers(1, 255, size=(n, 4))
+            parts = [_strings.number(octets[:, 0])]
             for j in range(1, 4):
-                out = out + "." + octets[:, j]
-            return out
+                parts += [lit(".", n), _strings.number(octets[:, j])]
+            return parts
         raise InvalidDataError(f"no generator for PII kind {kind!r}")
 
     def get_state(self) -> dict[str, Any]:
@@ -109,38 +125,23 @@ class PiiGenerator:
         return self
 
 
-def _redraw_digits(values: pd.Series, rng: np.random.Generator, keep: int) -> pd.Series:
-    """Replace every digit after the first ``keep`` with a random one."""
-    width = int(values.str.len().max())
-    grid = values.to_numpy(dtype=f"U{width}").view("U1").reshape(len(values), width).copy()
-    digit = np.strings.isdigit(grid)
-    digit &= np.cumsum(digit, axis=1) > keep
-    grid[digit] = _DIGITS[rng.integers(0, 10, int(digit.sum()))]
-    return pd.Series(np.ascontiguousarray(grid).view(f"U{width}").ravel(), dtype=object)
+def _redraw_digits(part: _strings.Part, rng: np.random.Generator, keep: int) -> _strings.Part:
+    """Replace every digit after the first ``keep`` of each value with a random one."""
+    grid, lengths = part
+    grid = grid.copy()
+    digit = (grid >= ord("0")) & (grid <= ord("9"))
+    digit &= np.cumsum(digit, axis=1, dtype=np.uint8) > keep
+    grid[digit] = rng.integers(ord("0"), ord("9") + 1, int(digit.sum()), dtype=np.uint8)
+    return grid, lengths
 
 
-def _card_numbers(n: int, rng: np.random.Generator) -> pd.Series:
-    """16-digit numbers with a test-range prefix and a valid Luhn check digit."""
+def _card_numbers(n: int, rng: np.random.Generator) -> _strings.Part:
+    """16-digit numbers with a Visa-style prefix and a valid Luhn check digit."""
     body = rng.integers(0, 10, size=(n, 15))
-    body[:, 0] = 4  # Visa-style prefix
+    body[:, 0] = 4
     doubled = body[:, ::-1].copy()
     doubled[:, 0::2] *= 2
     doubled[doubled > 9] -= 9
     check = (10 - doubled.sum(axis=1) % 10) % 10
-    digits = np.concatenate([body, check[:, None]], axis=1)
-    return pd.Series(np.ascontiguousarray(_DIGITS[digits]).view("U16").ravel(), dtype=object)
-
-
-def _ssns(n: int, rng: np.random.Generator) -> pd.Series:
-    """US SSNs in valid ranges (area 001-665, 667-899; group and serial non-zero)."""
-    area = rng.integers(1, 899, n)
-    area[area >= 666] += 1
-    group = rng.integers(1, 100, n)
-    serial = rng.integers(1, 10_000, n)
-    return (
-        pd.Series(area).astype(str).str.zfill(3)
-        + "-"
-        + pd.Series(group).astype(str).str.zfill(2)
-        + "-"
-        + pd.Series(serial).astype(str).str.zfill(4)
-    )
+    grid = (np.concatenate([body, check[:, None]], axis=1) + ord("0")).astype(np.uint8)
+    return grid, np.full(n, 16, dtype=np.int64)
