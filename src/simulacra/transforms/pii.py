@@ -13,6 +13,7 @@ from typing import Any, Self
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from simulacra import _strings
 from simulacra.errors import InvalidDataError
@@ -73,6 +74,10 @@ class PiiGenerator:
             self._pools[(key, what)] = cached
         return cached
 
+    def _take(self, what: str, n: int, rng: np.random.Generator, key: int) -> pa.StringArray:
+        values = self._pool(what, key)[1]
+        return values.take(rng.integers(0, len(values), n))
+
     def _pick(self, what: str, n: int, rng: np.random.Generator, key: int) -> _strings.Part:
         part = self._pool(what, key)[0]
         return _strings.take(part, rng.integers(0, len(part[1]), n))
@@ -84,21 +89,20 @@ class PiiGenerator:
         whole = {"person_name": "person_name", "address": "address", "text": "text"}
         whole["free_text"] = "text"
         if self.kind in whole:  # values used as they are: let Arrow pick them
-            values = self._pool(whole[self.kind], key)[1]
-            return _strings.to_series(values.take(rng.integers(0, len(values), n)))
+            return _strings.to_series(self._take(whole[self.kind], n, rng, key))
+        if self.kind == "email":
+            number = pc.cast(pa.array(rng.integers(1, 1000, n)), pa.string())
+            local = [
+                self._take("first_name", n, rng, key),
+                ".",
+                self._take("last_name", n, rng, key),
+            ]
+            parts = [*local, number, "@", self._take("domain", n, rng, key), ""]
+            return _strings.to_series(pc.binary_join_element_wise(*parts))
         return _strings.to_series(_strings.join(self._parts(n, rng, key)))
 
     def _parts(self, n: int, rng: np.random.Generator, key: int) -> list[_strings.Part]:
         kind, lit = self.kind, _strings.literal
-        if kind == "email":
-            return [
-                self._pick("first_name", n, rng, key),
-                lit(".", n),
-                self._pick("last_name", n, rng, key),
-                _strings.number(rng.integers(1, 1000, n)),
-                lit("@", n),
-                self._pick("domain", n, rng, key),
-            ]
         if kind == "phone":
             return [_redraw_digits(self._pick("phone", n, rng, key), rng, keep=3)]
         if kind == "credit_card":
