@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 Part = tuple[np.ndarray, np.ndarray]  # (uint8 grid of shape (n, width), lengths of shape (n,))
 
 _ZERO = ord("0")
+_TEXT_DTYPE = pd.Series(["a"]).dtype  # "str" on pandas 3, object before
 
 
 def pool(strings: Sequence[str]) -> Part:
@@ -86,6 +87,6 @@ def to_series(values: pa.Array, null: np.ndarray | None = None) -> pd.Series:
     """An Arrow string array as a pandas Series of the default text dtype."""
     if null is not None and null.any():
         values = pc.if_else(pa.array(null), pa.scalar(None, pa.string()), values)
-    if pd.options.future.infer_string:
-        return pd.Series(pd.array(values, dtype="str"))
+    if _TEXT_DTYPE != object:
+        return pd.Series(pd.array(values, dtype=_TEXT_DTYPE))
     return pd.Series(values.to_pandas())

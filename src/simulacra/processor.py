@@ -44,6 +44,13 @@ class EncodedTable:
     def of_kind(self, kind: str) -> list[EncodedColumn]:
         return [c for c in self.columns if c.kind == kind]
 
+    def filled(self, name: str) -> np.ndarray | None:
+        """Rows where column ``name`` was missing and holds a drawn stand-in, if any."""
+        indicator = name + NULL_SUFFIX
+        if indicator not in self.data:
+            return None
+        return self.data[indicator].to_numpy() == 1
+
 
 class Processor:
     """Fits one transform per learned column and one generator per regenerated column."""

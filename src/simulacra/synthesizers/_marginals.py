@@ -84,9 +84,11 @@ def to_uniform(
 def from_uniform(marginal: dict[str, Any], u: np.ndarray) -> np.ndarray:
     """Uniform draws to values of the marginal (inverse CDF)."""
     kind = marginal["kind"]
-    if kind == "grid":
+    if kind == "grid":  # linear interpolation on an evenly spaced grid: no search needed
         grid = marginal["grid"]
-        return np.interp(u, np.linspace(0.0, 1.0, len(grid)), grid)
+        pos = np.clip(u, 0.0, 1.0) * (len(grid) - 1)
+        left = np.minimum(pos.astype(np.int64), len(grid) - 2)
+        return grid[left] + (pos - left) * (grid[left + 1] - grid[left])
     if kind == "parametric":
         with np.errstate(all="ignore"):
             return getattr(stats, marginal["dist"]).ppf(u, *marginal["params"])

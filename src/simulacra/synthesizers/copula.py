@@ -56,15 +56,20 @@ class GaussianCopulaSynthesizer(Synthesizer):
         rows = min(len(data), CORRELATION_ROWS)
         pick = rng.choice(len(data), rows, replace=False) if rows < len(data) else slice(None)
         scores = np.empty((rows, len(encoded.columns)))
+        attenuation = np.ones(len(encoded.columns))
         for j, col in enumerate(encoded.columns):
             values = data[col.name].to_numpy()
             if col.kind == "discrete":
                 marginal = fit_discrete(values, col.cardinality or 1)
+                attenuation[j] = _jitter_attenuation(marginal["probs"][marginal["order"]])
             else:
                 marginal = fit_continuous(values, self.marginals, rng)
             self.marginals_.append(marginal)
             scores[:, j] = normal_scores(to_uniform(marginal, values[pick], rng))
-        self.correlation_ = _nearest_correlation(scores)
+            filled = encoded.filled(col.name)
+            if filled is not None:  # stand-ins for missing cells must not dilute correlations
+                scores[filled[pick], j] = np.nan
+        self.correlation_ = _nearest_correlation(scores, attenuation)
 
     def _sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
         chol = np.linalg.cholesky(self.correlation_)
@@ -78,14 +83,41 @@ class GaussianCopulaSynthesizer(Synthesizer):
         )
 
 
-def _nearest_correlation(scores: np.ndarray, floor: float = 1e-6) -> np.ndarray:
-    """The scores' correlation matrix, made positive definite with a unit diagonal."""
+def _jitter_attenuation(probs: np.ndarray) -> float:
+    """How much a random point inside each category's interval shrinks correlations.
+
+    With a latent normal Z cut into intervals, a score drawn at random inside
+    Z's interval correlates with any other normal variable by the latent
+    correlation times Var(E[Z | interval]) = sum_k p_k m_k**2, where m_k is the
+    interval's conditional mean. Dividing by this factor undoes the shrinkage.
+    """
+    upper = np.clip(np.cumsum(probs), 0.0, 1.0)
+    lower = np.concatenate([[0.0], upper[:-1]])
+    phi_lower = _normal_pdf(special.ndtri(lower))
+    phi_upper = _normal_pdf(special.ndtri(upper))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        means = np.where(probs > 0, (phi_lower - phi_upper) / probs, 0.0)
+    return float(max(np.sum(probs * means**2), 1e-3))
+
+
+def _normal_pdf(z: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.where(np.isfinite(z), np.exp(-0.5 * z**2) / np.sqrt(2 * np.pi), 0.0)
+
+
+def _nearest_correlation(
+    scores: np.ndarray, attenuation: np.ndarray, floor: float = 1e-6
+) -> np.ndarray:
+    """Pairwise correlations of the scores (NaN = missing), made positive definite."""
     d = scores.shape[1]
     if d == 1 or len(scores) < 3:
         return np.eye(d)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        corr = np.corrcoef(scores, rowvar=False)
-    corr = np.nan_to_num(corr, nan=0.0)
+    if np.isnan(scores).any():
+        corr = pd.DataFrame(scores).corr(min_periods=3).to_numpy()
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr = np.corrcoef(scores, rowvar=False)
+    corr = np.clip(np.nan_to_num(corr, nan=0.0) / np.outer(attenuation, attenuation), -1, 1)
     np.fill_diagonal(corr, 1.0)
     values, vectors = np.linalg.eigh(corr)
     fixed = (vectors * np.maximum(values, floor)) @ vectors.T

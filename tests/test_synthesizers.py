@@ -1,0 +1,128 @@
+"""Every registered family passes the conformance suite; each family's statistics hold."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import simulacra
+from simulacra.errors import InvalidParameterError, NotFittedError, UnknownFamilyError
+from simulacra.synthesizers import base
+from simulacra.testing import CHECKS, conformance_table
+
+FAMILIES = sorted(simulacra.families())
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("family", FAMILIES)
+def test_conformance(family, check):
+    check(family, conformance_table())
+
+
+def test_builtin_families_are_registered():
+    assert {"independent", "bootstrap", "copula"} <= set(FAMILIES)
+
+
+def test_copula_keeps_correlation_and_category_effect(correlated):
+    out = simulacra.create("copula", seed=0).fit(correlated).sample(20_000)
+    real_corr = correlated["x"].corr(correlated["y"])
+    assert abs(out["x"].corr(out["y"]) - real_corr) < 0.05
+    real_gap = correlated.groupby("group")["y"].mean().diff().iloc[-1]
+    synth_gap = out.groupby("group")["y"].mean().diff().iloc[-1]
+    assert abs(synth_gap - real_gap) < 0.3
+    assert abs(out["y"].isna().mean() - correlated["y"].isna().mean()) < 0.01
+
+
+def test_parametric_copula_fits_a_known_shape():
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"wait": rng.exponential(5.0, 4000), "z": rng.normal(size=4000)})
+    model = simulacra.create("copula", seed=0, marginals="parametric").fit(df)
+    names = [m.get("dist") for m in model.marginals_]
+    assert names[0] in ("expon", "gamma")  # gamma contains the exponential
+    out = model.sample(20_000)
+    assert abs(out["wait"].mean() - 5.0) < 0.3
+
+
+def test_independent_breaks_correlation_but_keeps_marginals(correlated):
+    out = simulacra.create("independent", seed=0).fit(correlated).sample(20_000)
+    assert abs(out["x"].corr(out["y"])) < 0.05
+    assert abs(out["x"].mean() - correlated["x"].mean()) < 0.05
+    assert abs(out["x"].std() - correlated["x"].std()) < 0.05
+    shares = out["group"].value_counts(normalize=True)
+    assert abs(shares["high"] - 0.3) < 0.02
+
+
+def test_bootstrap_copies_rows_and_noise_moves_them(correlated):
+    plain = simulacra.create("bootstrap", seed=0).fit(correlated).sample(500)
+    assert plain["x"].isin(correlated["x"]).all()
+    noisy = simulacra.create("bootstrap", seed=0, noise=0.5).fit(correlated).sample(500)
+    assert noisy["x"].isin(correlated["x"]).mean() < 0.2
+    swapped = simulacra.create("bootstrap", seed=0, swap_rate=1.0).fit(correlated).sample(20_000)
+    # every category cell redrawn from the marginal: the group no longer tracks y
+    gap = swapped.groupby("group")["y"].mean().diff().abs().iloc[-1]
+    assert gap < 0.15
+
+
+def test_batches_cross_random_stream_blocks(monkeypatch, mixed):
+    monkeypatch.setattr(base, "BLOCK_ROWS", 256)
+    model = simulacra.create("copula", seed=5).fit(mixed)
+    whole = model.sample(2000)
+    parts = list(model.sample_batches(2000, batch_size=300))
+    pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), whole)
+    assert whole["user_id"].is_unique
+
+
+def test_seed_in_sample_overrides_constructor(mixed):
+    model = simulacra.create("copula", seed=1).fit(mixed)
+    assert model.sample(50, seed=2).equals(simulacra.create("copula", seed=2).fit(mixed).sample(50))
+
+
+def test_unseeded_runs_differ(mixed):
+    model = simulacra.create("independent").fit(mixed)
+    assert not model.sample(100).equals(model.sample(100))
+
+
+def test_rare_category_never_leaks():
+    rng = np.random.default_rng(0)
+    city = rng.choice(["Paris", "Lyon", "Nice"], 500).astype(object)
+    city[7] = "Tiny Village"
+    df = pd.DataFrame({"city": city, "v": rng.normal(size=500)})
+    for family in FAMILIES:
+        out = simulacra.create(family, seed=0).fit(df).sample(5000)
+        assert "Tiny Village" not in set(out["city"]), family
+        assert "Tiny Village" not in simulacra.Metadata.detect(df).to_json()
+
+
+@pytest.mark.parametrize("bad", [0, -5, 2.5, "10", True])
+def test_bad_row_counts_are_rejected(mixed, bad):
+    model = simulacra.create("independent", seed=0).fit(mixed)
+    with pytest.raises(InvalidParameterError, match="at least 1"):
+        model.sample(bad)
+
+
+def test_not_fitted_error_is_a_value_error():
+    with pytest.raises(ValueError, match="not fitted"):
+        simulacra.create("copula").sample(3)
+    assert issubclass(NotFittedError, ValueError)
+
+
+def test_bad_parameters_name_what_is_allowed():
+    with pytest.raises(InvalidParameterError, match=r"'noise' got -1.*>= 0.0"):
+        simulacra.create("bootstrap", noise=-1)
+    with pytest.raises(InvalidParameterError, match=r"'marginals'.*'empirical', 'parametric'"):
+        simulacra.create("copula", marginals="fancy")
+    with pytest.raises(InvalidParameterError, match="unknown parameter"):
+        simulacra.create("copula", epochs=3)
+
+
+def test_constructor_only_stores_and_fit_validates():
+    model = simulacra.synthesizers.family_class("bootstrap")(noise=-1)
+    assert model.noise == -1
+    with pytest.raises(InvalidParameterError):
+        model.fit(conformance_table())
+
+
+def test_unknown_family_suggests_nearest():
+    with pytest.raises(UnknownFamilyError, match="did you mean 'copula'"):
+        simulacra.create("copla")

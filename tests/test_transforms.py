@@ -1,0 +1,471 @@
+"""Every transform gives its input back up to the declared precision; generators keep shapes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import re
+import uuid
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from simulacra._detect import luhn_valid
+from simulacra.metadata import Column, Metadata
+from simulacra.transforms import (
+    RARE_LABEL,
+    BooleanTransform,
+    CategoricalTransform,
+    DatetimeTransform,
+    IdGenerator,
+    NumericTransform,
+    PiiGenerator,
+)
+
+# When a property fails, hypothesis' pytest plugin imports libcst to suggest a patch, and
+# libcst's import raises a DeprecationWarning; with warnings as errors that turns a readable
+# failure into an INTERNALERROR. Import it once here, with that warning silenced.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    try:
+        import hypothesis.extra._patching  # noqa: F401
+    except ImportError:  # libcst not installed: nothing to silence
+        pass
+
+settings.register_profile(
+    "transforms", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+FAST = settings(settings.get_profile("transforms"))
+
+# Text pyarrow can encode (no lone surrogates).
+TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=8)
+# Inside pandas' nanosecond range, with room for time zones on both sides.
+DATETIMES = st.datetimes(min_value=dt.datetime(1700, 1, 2), max_value=dt.datetime(2250, 12, 30))
+
+
+def _masks(n: int) -> st.SearchStrategy[np.ndarray]:
+    return st.lists(st.booleans(), min_size=n, max_size=n).map(np.array)
+
+
+# ------------------------------------------------------------------------ numeric
+@FAST
+@given(
+    data=st.data(),
+    bounds=st.tuples(st.integers(-(10**12), 10**12), st.integers(0, 10**6)),
+)
+def test_numeric_integers_round_trip(data: st.DataObject, bounds: tuple[int, int]) -> None:
+    lo, width = bounds
+    hi = lo + width
+    values = data.draw(st.lists(st.integers(lo, hi), min_size=1, max_size=30))
+    null = data.draw(_masks(len(values)))
+    t = NumericTransform(Column("numerical", integer=True, min=lo, max=hi))
+    series = pd.Series(values)
+    encoded = t.encode(t.fit(series) and series)
+    assert encoded.dtype == np.float64
+    back = t.decode(encoded, null)
+    assert pd.api.types.is_integer_dtype(back.dtype)
+    assert back.isna().tolist() == null.tolist()
+    assert back[~null].tolist() == [v for v, gone in zip(values, null, strict=True) if not gone]
+
+
+@FAST
+@given(
+    decimals=st.integers(0, 4),
+    values=st.lists(
+        st.floats(-1e8, 1e8, allow_nan=False, allow_infinity=False), min_size=1, max_size=30
+    ),
+)
+def test_numeric_floats_round_trip_to_declared_decimals(
+    decimals: int, values: list[float]
+) -> None:
+    t = NumericTransform(Column("numerical", integer=False, decimals=decimals))
+    back = t.decode(t.encode(pd.Series(values))).to_numpy()
+    # at most half a unit in the last declared place away, and exactly that many places
+    assert np.all(np.abs(back - np.array(values)) <= 0.5 * 10.0**-decimals * (1 + 1e-9) + 1e-6)
+    assert np.allclose(back, np.round(back, decimals), rtol=0, atol=1e-6)
+    # values already at the declared precision come back unchanged
+    again = t.decode(t.encode(pd.Series(back))).to_numpy()
+    np.testing.assert_array_equal(again, back)
+
+
+@FAST
+@given(
+    lo=st.floats(-1e6, 1e6),
+    width=st.floats(0, 1e6),
+    values=st.lists(st.floats(-1e9, 1e9), min_size=1, max_size=30),
+    integer=st.booleans(),
+)
+def test_numeric_decode_clips_to_bounds(
+    lo: float, width: float, values: list[float], integer: bool
+) -> None:
+    lo = float(np.round(lo))
+    hi = float(np.round(lo + width))
+    col = Column("numerical", integer=integer, min=int(lo) if integer else lo, max=hi)
+    t = NumericTransform(col)
+    back = t.decode(np.array(values)).to_numpy(dtype="float64")
+    assert back.min() >= lo and back.max() <= hi
+    inside = (np.array(values) >= lo) & (np.array(values) <= hi)
+    if not integer:
+        np.testing.assert_array_equal(back[inside], np.array(values)[inside])
+
+
+def test_numeric_nulls_keep_the_float_dtype() -> None:
+    t = NumericTransform(Column("numerical", integer=False, decimals=1))
+    back = t.decode(np.array([1.26, 2.0, 3.0]), np.array([False, True, False]))
+    assert back.dtype == "float64"
+    assert back.isna().tolist() == [False, True, False]
+    assert back[0] == 1.3
+
+
+# -------------------------------------------------------------------- categorical
+@FAST
+@given(data=st.data(), declared=st.lists(TEXT, min_size=1, max_size=6, unique=True))
+def test_categorical_text_round_trip(data: st.DataObject, declared: list[str]) -> None:
+    undeclared_pool = data.draw(
+        st.lists(
+            TEXT.filter(lambda s: s not in declared and s != RARE_LABEL),
+            max_size=4,
+            unique=True,
+        )
+    )
+    values = data.draw(
+        st.lists(st.sampled_from(declared + undeclared_pool), min_size=1, max_size=40)
+    )
+    if RARE_LABEL in declared:
+        values = [v for v in values if v in declared] or [declared[0]]
+        undeclared_pool = []
+    series = pd.Series(values, dtype=object)
+    t = CategoricalTransform(Column("categorical", categories=declared)).fit(series)
+    codes = t.encode(series)
+    assert codes.dtype == np.int64
+    assert codes.min() >= 0 and codes.max() < t.cardinality
+    back = t.decode(codes).tolist()
+    expected = [v if v in declared else RARE_LABEL for v in values]
+    assert back == expected
+    # a pooled real value never comes back as itself
+    assert not set(back) & set(undeclared_pool)
+
+
+@FAST
+@given(
+    data=st.data(),
+    declared=st.lists(st.integers(-1000, 1000), min_size=1, max_size=6, unique=True),
+)
+def test_categorical_numbers_pool_undeclared_values(
+    data: st.DataObject, declared: list[int]
+) -> None:
+    extra = data.draw(
+        st.lists(st.integers(-1000, 1000).filter(lambda v: v not in declared), max_size=4)
+    )
+    values = data.draw(st.lists(st.sampled_from(declared + extra), min_size=1, max_size=40))
+    series = pd.Series(values, dtype="int64")
+    t = CategoricalTransform(Column("categorical", categories=declared)).fit(series)
+    back = t.decode(t.encode(series)).tolist()
+    for v, b in zip(values, back, strict=True):
+        if v in declared:
+            assert b == v
+        else:
+            assert b in declared  # pooled into a declared value, never itself
+    assert not set(back) & set(extra)
+
+
+def test_categorical_decode_marks_nulls_and_state_round_trips() -> None:
+    t = CategoricalTransform(Column("categorical", categories=["a", "b"]))
+    t.fit(pd.Series(["a", "b", "zed", "a"]))
+    copy = CategoricalTransform(t.column).set_state(t.get_state())
+    back = copy.decode(np.array([0, 1, 2, 0]), np.array([False, False, False, True]))
+    assert back[:3].tolist() == ["a", "b", RARE_LABEL]
+    assert back.isna().tolist() == [False, False, False, True]
+
+
+def test_categorical_without_rare_values_has_no_other_code() -> None:
+    t = CategoricalTransform(Column("categorical", categories=["a", "b"]))
+    t.fit(pd.Series(["a", "b", "b"]))
+    assert t.cardinality == 2
+    assert t.decode(np.array([0, 1, 5])).tolist() == ["a", "b", "b"]  # out of range: clipped
+
+
+# ------------------------------------------------------------------------ boolean
+@FAST
+@given(values=st.lists(st.booleans(), min_size=1, max_size=40), data=st.data())
+def test_boolean_round_trip(values: list[bool], data: st.DataObject) -> None:
+    null = data.draw(_masks(len(values)))
+    t = BooleanTransform(Column("boolean"))
+    encoded = t.encode(pd.Series(values))
+    assert set(encoded.tolist()) <= {0, 1}
+    back = t.decode(encoded, null)
+    assert back.isna().tolist() == null.tolist()
+    kept = [v for v, gone in zip(values, null, strict=True) if not gone]
+    assert [bool(v) for v in back[~null]] == kept
+
+
+@FAST
+@given(
+    labels=st.sampled_from([("yes", "no"), ("Y", "N"), ("true", "false"), ("T", "F")]),
+    flags=st.lists(st.booleans(), min_size=1, max_size=40),
+)
+def test_boolean_labels_round_trip(labels: tuple[str, str], flags: list[bool]) -> None:
+    true, false = labels
+    values = [true if f else false for f in flags]
+    t = BooleanTransform(Column("boolean", true_label=true, false_label=false))
+    assert t.decode(t.encode(pd.Series(values))).tolist() == values
+
+
+# ----------------------------------------------------------------------- datetime
+@FAST
+@given(
+    fmt=st.sampled_from(
+        ["%Y-%m-%d", "%d/%m/%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d-%b-%Y"]
+    ),
+    stamps=st.lists(DATETIMES, min_size=1, max_size=20),
+    data=st.data(),
+)
+def test_datetime_text_round_trip(fmt: str, stamps: list[dt.datetime], data: st.DataObject) -> None:
+    text = [s.strftime(fmt).rjust(0) for s in stamps]
+    text = [pd.Timestamp(s).strftime(fmt) for s in stamps]
+    resolution = "s" if "%S" in fmt else "D"
+    parsed = pd.to_datetime(pd.Series(text), format=fmt)
+    col = Column(
+        "datetime",
+        format=fmt,
+        resolution=resolution,
+        min=parsed.min().isoformat(),
+        max=parsed.max().isoformat(),
+    )
+    null = data.draw(_masks(len(text)))
+    series = pd.Series(text)
+    t = DatetimeTransform(col).fit(series)
+    back = t.decode(t.encode(series), null)
+    assert back.isna().tolist() == null.tolist()
+    assert back[~null].tolist() == [v for v, gone in zip(text, null, strict=True) if not gone]
+
+
+@FAST
+@given(stamps=st.lists(DATETIMES.map(lambda d: d.replace(microsecond=0)), min_size=1, max_size=20))
+def test_datetime_native_round_trip(stamps: list[dt.datetime]) -> None:
+    series = pd.Series(pd.to_datetime(stamps))
+    col = Column("datetime", resolution="s", min=series.min().isoformat(), max=series.max().isoformat())
+    t = DatetimeTransform(col).fit(series)
+    back = t.decode(t.encode(series))
+    assert pd.api.types.is_datetime64_any_dtype(back.dtype)
+    assert back.dt.tz is None
+    assert back.tolist() == series.tolist()
+
+
+@FAST
+@given(
+    stamps=st.lists(DATETIMES.map(lambda d: d.replace(microsecond=0)), min_size=1, max_size=20),
+    seconds=st.lists(st.floats(-0.49, 0.49), min_size=20, max_size=20),
+)
+def test_datetime_decode_rounds_to_the_resolution(
+    stamps: list[dt.datetime], seconds: list[float]
+) -> None:
+    series = pd.Series(pd.to_datetime(stamps))
+    t = DatetimeTransform(Column("datetime", resolution="s")).fit(series)
+    jitter = np.array(seconds[: len(stamps)])
+    assert t.decode(t.encode(series) + jitter).tolist() == series.tolist()
+
+
+TIME_ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Pacific/Auckland"]
+
+
+@FAST
+@given(
+    zone=st.sampled_from(TIME_ZONES),
+    stamps=st.lists(
+        st.datetimes(min_value=dt.datetime(1980, 1, 1), max_value=dt.datetime(2100, 1, 1)).map(
+            lambda d: d.replace(microsecond=0)
+        ),
+        min_size=1,
+        max_size=20,
+    ),
+)
+def test_datetime_tz_aware_round_trip(zone: str, stamps: list[dt.datetime]) -> None:
+    series = pd.Series(pd.to_datetime(stamps).tz_localize("UTC").tz_convert(zone))
+    t = DatetimeTransform(Column("datetime", resolution="s")).fit(series)
+    back = t.decode(t.encode(series))
+    assert str(back.dt.tz) == zone
+    assert back.tolist() == series.tolist()
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Kolkata"])
+def test_datetime_tz_aware_round_trip_with_detected_bounds(zone: str) -> None:
+    """The bounds detection learns must not cut off the earliest or latest value."""
+    local = pd.to_datetime(["2024-01-01 00:00:00", "2024-01-10 12:00:00", "2024-01-05 08:30:00"])
+    series = pd.Series(local.tz_localize(zone))
+    col = Metadata.detect(pd.DataFrame({"at": series})).columns["at"]
+    t = DatetimeTransform(col).fit(series)
+    assert t.decode(t.encode(series)).tolist() == series.tolist()
+
+
+# -------------------------------------------------------------------------- ids
+@FAST
+@given(
+    pattern=st.sampled_from(
+        ["CUST-{digits:5}", "{upper:2}-{digits:3}", "{alnum:8}", "{lower:3}{digits:2}", "{digits:4}"]
+    ),
+    sizes=st.lists(st.integers(1, 300), min_size=1, max_size=4),
+    key=st.integers(0, 2**32),
+)
+def test_ids_are_unique_across_consecutive_batches(
+    pattern: str, sizes: list[int], key: int
+) -> None:
+    gen = IdGenerator(pattern)
+    total = sum(sizes)
+    rng = np.random.default_rng(0)
+    batches, start = [], 0
+    for n in sizes:
+        batches.append(gen.generate(n, start=start, rng=rng, key=key, total=total))
+        start += n
+    ids = pd.concat(batches, ignore_index=True)
+    assert len(ids) == total
+    assert ids.is_unique
+    assert gen.capacity is not None and total <= gen.capacity
+    shape = Metadata.detect(pd.DataFrame({"x": ids.astype(str)})).columns["x"]
+    if total >= 2 and shape.type == "id":
+        assert _matches_pattern(ids, pattern)
+
+
+def _matches_pattern(ids: pd.Series, pattern: str) -> bool:
+    classes = {"digits": "[0-9]", "upper": "[A-Z]", "lower": "[a-z]", "alnum": "[0-9A-Za-z]"}
+    regex = re.sub(
+        r"\{(\w+):(\d+)\}", lambda m: f"{classes[m.group(1)]}{{{m.group(2)}}}", pattern
+    )
+    return bool(ids.str.fullmatch(regex).all())
+
+
+def test_ids_match_their_pattern() -> None:
+    gen = IdGenerator("CUST-{digits:5}")
+    ids = gen.generate(500, start=0, rng=np.random.default_rng(1), key=3, total=500)
+    assert _matches_pattern(ids, "CUST-{digits:5}")
+    assert ids.is_unique
+
+
+def test_id_pattern_widens_when_the_run_exceeds_its_capacity() -> None:
+    gen = IdGenerator("CUST-{digits:2}")
+    assert gen.capacity == 100
+    rng = np.random.default_rng(0)
+    first = gen.generate(150, start=0, rng=rng, key=5, total=250)
+    second = gen.generate(100, start=150, rng=rng, key=5, total=250)
+    ids = pd.concat([first, second], ignore_index=True)
+    assert ids.is_unique
+    assert ids.str.fullmatch(r"CUST-\d{3}").all()  # one digit more, literal kept
+
+
+def test_id_pattern_within_capacity_is_not_widened() -> None:
+    gen = IdGenerator("{upper:1}{digits:1}")
+    ids = gen.generate(260, start=0, rng=np.random.default_rng(0), key=1, total=260)
+    assert ids.is_unique and ids.str.fullmatch(r"[A-Z]\d").all()
+
+
+def test_int_ids_continue_from_the_learned_minimum() -> None:
+    gen = IdGenerator("{int}").fit(pd.Series([1005, 1001, 1003]))
+    rng = np.random.default_rng(0)
+    first = gen.generate(3, start=0, rng=rng, key=0, total=6)
+    second = gen.generate(3, start=3, rng=rng, key=0, total=6)
+    assert first.tolist() == [1001, 1002, 1003]
+    assert second.tolist() == [1004, 1005, 1006]
+    restored = IdGenerator("{int}").set_state(gen.get_state())
+    assert restored.generate(2, start=0, rng=rng, key=0, total=2).tolist() == [1001, 1002]
+
+
+def test_uuid_ids_are_valid_version_4() -> None:
+    gen = IdGenerator("{uuid}")
+    ids = gen.generate(1000, start=0, rng=np.random.default_rng(9), key=0, total=1000)
+    assert ids.is_unique
+    for text in ids:
+        parsed = uuid.UUID(text)
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+        assert str(parsed) == text
+
+
+@pytest.mark.parametrize("pattern", ["{int}{digits:2}", "{nope:3}", "ab{digits:2", "{uuid}x"])
+def test_bad_id_patterns_are_rejected(pattern: str) -> None:
+    from simulacra.errors import InvalidDataError
+
+    with pytest.raises(InvalidDataError, match="pattern"):
+        IdGenerator(pattern)
+
+
+# -------------------------------------------------------------------------- PII
+EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+SSN = re.compile(r"^(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}$")
+
+
+def _generate(kind: str, n: int = 400, seed: int = 0, key: int = 11) -> pd.Series:
+    gen = PiiGenerator(kind, "en_US")
+    return gen.generate(n, start=0, rng=np.random.default_rng(seed), key=key, total=n)
+
+
+@pytest.fixture(scope="module")
+def pii() -> dict[str, pd.Series]:
+    kinds = ["email", "phone", "person_name", "address", "credit_card", "national_id"]
+    return {kind: _generate(kind) for kind in [*kinds, "ip_address", "free_text"]}
+
+
+def test_pii_emails(pii: dict[str, pd.Series]) -> None:
+    emails = pii["email"]
+    assert emails.str.match(EMAIL).all(), emails[~emails.str.match(EMAIL)].tolist()[:5]
+    assert emails.nunique() > 350  # rarely repeat
+
+
+def test_pii_card_numbers_pass_luhn(pii: dict[str, pd.Series]) -> None:
+    cards = pii["credit_card"]
+    assert cards.str.fullmatch(r"\d{16}").all()
+    assert luhn_valid(cards).all()
+    assert cards.nunique() == len(cards)
+
+
+def test_pii_national_ids(pii: dict[str, pd.Series]) -> None:
+    assert pii["national_id"].str.match(SSN).all()
+
+
+def test_pii_ip_addresses(pii: dict[str, pd.Series]) -> None:
+    for text in pii["ip_address"]:
+        assert isinstance(ipaddress.ip_address(text), ipaddress.IPv4Address)
+
+
+def test_pii_phones_names_and_addresses(pii: dict[str, pd.Series]) -> None:
+    assert pii["phone"].str.count(r"\d").ge(10).all()
+    assert pii["phone"].nunique() > 350
+    names = pii["person_name"]
+    assert names.str.split().str.len().ge(2).all()
+    assert not pii["address"].str.contains("\n").any()
+
+
+@pytest.mark.parametrize(
+    ("column", "kind"),
+    [
+        ("value", "email"),
+        ("phone", "phone"),
+        ("name", "person_name"),
+        ("value", "credit_card"),
+        ("value", "national_id"),
+        ("value", "ip_address"),
+    ],
+)
+def test_generated_pii_is_detected_as_its_own_kind(
+    pii: dict[str, pd.Series], column: str, kind: str
+) -> None:
+    meta = Metadata.detect(pd.DataFrame({column: pii[kind]}))
+    assert meta.columns[column].pii == kind
+
+
+@pytest.mark.parametrize("kind", ["email", "phone", "person_name", "credit_card", "ip_address"])
+def test_pii_same_key_and_seed_give_same_values(kind: str) -> None:
+    a = _generate(kind, n=200, seed=3, key=5)
+    b = _generate(kind, n=200, seed=3, key=5)
+    pd.testing.assert_series_equal(a, b)
+    assert not a.equals(_generate(kind, n=200, seed=4, key=5))
+
+
+def test_pii_unknown_locale_is_a_clear_error() -> None:
+    from simulacra.errors import InvalidDataError
+
+    gen = PiiGenerator("person_name", "xx_NOPE")
+    with pytest.raises(InvalidDataError, match="xx_NOPE"):
+        gen.generate(3, start=0, rng=np.random.default_rng(0), key=0, total=3)
