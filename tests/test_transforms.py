@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from simulacra._detect import luhn_valid
@@ -37,7 +37,11 @@ with warnings.catch_warnings():
         pass
 
 settings.register_profile(
-    "transforms", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    "transforms",
+    max_examples=60,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 FAST = settings(settings.get_profile("transforms"))
 
@@ -216,16 +220,20 @@ def test_boolean_labels_round_trip(labels: tuple[str, str], flags: list[bool]) -
 
 
 # ----------------------------------------------------------------------- datetime
+# Far from 1970 a float64 count of nanoseconds cannot hold every second exactly.
+FAR = [dt.datetime(2117, 1, 1, 0, 0, 1), dt.datetime(1800, 6, 1, 12, 0, 1)]
+
+
 @FAST
 @given(
     fmt=st.sampled_from(
         ["%Y-%m-%d", "%d/%m/%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%d-%b-%Y"]
     ),
     stamps=st.lists(DATETIMES, min_size=1, max_size=20),
-    data=st.data(),
+    nulls=st.integers(0, 2**20),
 )
-def test_datetime_text_round_trip(fmt: str, stamps: list[dt.datetime], data: st.DataObject) -> None:
-    text = [s.strftime(fmt).rjust(0) for s in stamps]
+@example(fmt="%Y-%m-%d %H:%M:%S", stamps=FAR, nulls=0)
+def test_datetime_text_round_trip(fmt: str, stamps: list[dt.datetime], nulls: int) -> None:
     text = [pd.Timestamp(s).strftime(fmt) for s in stamps]
     resolution = "s" if "%S" in fmt else "D"
     parsed = pd.to_datetime(pd.Series(text), format=fmt)
@@ -236,7 +244,7 @@ def test_datetime_text_round_trip(fmt: str, stamps: list[dt.datetime], data: st.
         min=parsed.min().isoformat(),
         max=parsed.max().isoformat(),
     )
-    null = data.draw(_masks(len(text)))
+    null = np.array([bool(nulls >> i & 1) for i in range(len(text))])
     series = pd.Series(text)
     t = DatetimeTransform(col).fit(series)
     back = t.decode(t.encode(series), null)
@@ -244,8 +252,12 @@ def test_datetime_text_round_trip(fmt: str, stamps: list[dt.datetime], data: st.
     assert back[~null].tolist() == [v for v, gone in zip(text, null, strict=True) if not gone]
 
 
+SECONDS = DATETIMES.map(lambda d: d.replace(microsecond=0))
+
+
 @FAST
-@given(stamps=st.lists(DATETIMES.map(lambda d: d.replace(microsecond=0)), min_size=1, max_size=20))
+@given(stamps=st.lists(SECONDS, min_size=1, max_size=20))
+@example(stamps=FAR)
 def test_datetime_native_round_trip(stamps: list[dt.datetime]) -> None:
     series = pd.Series(pd.to_datetime(stamps))
     col = Column("datetime", resolution="s", min=series.min().isoformat(), max=series.max().isoformat())
@@ -258,9 +270,10 @@ def test_datetime_native_round_trip(stamps: list[dt.datetime]) -> None:
 
 @FAST
 @given(
-    stamps=st.lists(DATETIMES.map(lambda d: d.replace(microsecond=0)), min_size=1, max_size=20),
+    stamps=st.lists(SECONDS, min_size=1, max_size=20),
     seconds=st.lists(st.floats(-0.49, 0.49), min_size=20, max_size=20),
 )
+@example(stamps=FAR, seconds=[0.2] * 20)
 def test_datetime_decode_rounds_to_the_resolution(
     stamps: list[dt.datetime], seconds: list[float]
 ) -> None:
@@ -324,10 +337,8 @@ def test_ids_are_unique_across_consecutive_batches(
     ids = pd.concat(batches, ignore_index=True)
     assert len(ids) == total
     assert ids.is_unique
-    assert gen.capacity is not None and total <= gen.capacity
-    shape = Metadata.detect(pd.DataFrame({"x": ids.astype(str)})).columns["x"]
-    if total >= 2 and shape.type == "id":
-        assert _matches_pattern(ids, pattern)
+    assert gen.capacity is not None and total <= gen.capacity  # no widening needed ...
+    assert _matches_pattern(ids, pattern)  # ... so every id keeps the pattern
 
 
 def _matches_pattern(ids: pd.Series, pattern: str) -> bool:
@@ -455,12 +466,14 @@ def test_generated_pii_is_detected_as_its_own_kind(
     assert meta.columns[column].pii == kind
 
 
-@pytest.mark.parametrize("kind", ["email", "phone", "person_name", "credit_card", "ip_address"])
+@pytest.mark.parametrize("kind", ["email", "person_name", "credit_card", "ip_address"])
 def test_pii_same_key_and_seed_give_same_values(kind: str) -> None:
-    a = _generate(kind, n=200, seed=3, key=5)
-    b = _generate(kind, n=200, seed=3, key=5)
-    pd.testing.assert_series_equal(a, b)
-    assert not a.equals(_generate(kind, n=200, seed=4, key=5))
+    def run(gen: PiiGenerator, seed: int) -> pd.Series:
+        return gen.generate(200, start=0, rng=np.random.default_rng(seed), key=5, total=200)
+
+    first, second = PiiGenerator(kind, "en_US"), PiiGenerator(kind, "en_US")
+    pd.testing.assert_series_equal(run(first, 3), run(second, 3))
+    assert not run(first, 3).equals(run(second, 4))
 
 
 def test_pii_unknown_locale_is_a_clear_error() -> None:

@@ -1,0 +1,335 @@
+"""The real ``simulacra`` entry point on bad input: exit 1, one readable message, no output.
+
+Every command runs as a subprocess (``python -m simulacra.cli``). They are independent, so
+a module fixture starts them all at once and the tests read the results.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import simulacra
+
+TIMEOUT = 120
+
+
+@dataclass
+class Case:
+    """One command run in its own folder, after ``setup`` has written its files there."""
+
+    args: list[str]
+    setup: Callable[[Path], None] = lambda folder: None
+    needles: tuple[str, ...] = ()  # what the message must say
+    never_written: tuple[str, ...] = ()  # outputs that must not appear
+    exit_code: int = 1
+    folder: Path = field(default=Path())
+    result: subprocess.CompletedProcess[str] | None = None
+
+
+def _data() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    n = 200
+    return pd.DataFrame(
+        {
+            "customer_id": [f"C{i:04d}" for i in range(n)],
+            "email": [f"user{i}@example.com" for i in range(n)],
+            "age": rng.integers(18, 80, n),
+            "income": np.round(rng.normal(50_000, 10_000, n), 2),
+            "region": rng.choice(["North", "South", "East", "West"], n),
+            "joined": (
+                pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 1000, n), "D")
+            ).strftime("%Y-%m-%d"),
+        }
+    )
+
+
+def _write_data(folder: Path) -> None:
+    _data().to_csv(folder / "data.csv", index=False)
+
+
+def _text(name: str, text: str) -> Callable[[Path], None]:
+    return lambda folder: (folder / name).write_text(text, encoding="utf-8")
+
+
+def _with_model(folder: Path) -> None:
+    simulacra.create("independent", seed=0).fit(_data()).save(folder / "model.simz")
+
+
+def _truncated_model(folder: Path) -> None:
+    _with_model(folder)
+    blob = (folder / "model.simz").read_bytes()
+    (folder / "cut.simz").write_bytes(blob[: len(blob) // 2])
+
+
+def _metadata_with_ghost(folder: Path) -> None:
+    _write_data(folder)
+    spec = simulacra.Metadata.detect(_data()).to_dict()
+    spec["columns"]["ghost"] = {"type": "numerical"}
+    (folder / "meta.json").write_text(json.dumps(spec), encoding="utf-8")
+
+
+def _latin1(folder: Path) -> None:
+    (folder / "latin.csv").write_bytes("name,n\nJos\u00e9,1\nRen\u00e9e,2\n".encode("latin-1"))
+
+
+MIXED = "amount,n\n" + "".join(f"{i * 1.5},{i}\n" for i in range(30)) + "twelve,30\n"
+NULLS = "age,notes\n" + "".join(f"{20 + i},\n" for i in range(10))
+
+CASES: dict[str, Case] = {
+    "empty-file": Case(
+        ["fit", "empty.csv", "-o", "model.simz"],
+        _text("empty.csv", ""),
+        ("empty.csv", "empty"),
+        ("model.simz",),
+    ),
+    "header-only": Case(
+        ["fit", "header.csv", "-o", "model.simz"],
+        _text("header.csv", "age,income\n"),
+        ("header.csv", "no data rows"),
+        ("model.simz",),
+    ),
+    "csv-in-parquet": Case(
+        ["fit", "data.parquet", "-o", "model.simz"],
+        _text("data.parquet", "age,income\n31,52000\n45,61000\n"),
+        ("data.parquet", "Parquet", "suffix"),
+        ("model.simz",),
+    ),
+    "ragged-row": Case(
+        ["fit", "ragged.csv", "-o", "model.simz"],
+        _text("ragged.csv", "a,b\n1,2\n3,4\n5,6,7\n"),
+        ("ragged.csv", "line 4"),
+        ("model.simz",),
+    ),
+    "not-utf8": Case(
+        ["fit", "latin.csv", "-o", "model.simz"],
+        _latin1,
+        ("latin.csv", "UTF-8"),
+        ("model.simz",),
+    ),
+    "missing-file": Case(
+        ["fit", "nowhere.csv", "-o", "model.simz"],
+        needles=("nowhere.csv", "not found"),
+        never_written=("model.simz",),
+    ),
+    "empty-column": Case(
+        ["fit", "nulls.csv", "-o", "model.simz"],
+        _text("nulls.csv", NULLS),
+        ("'notes'", "entirely empty"),
+        ("model.simz",),
+    ),
+    "mixed-column": Case(
+        ["fit", "mixed.csv", "-o", "model.simz"],
+        _text("mixed.csv", MIXED),
+        ("'amount'", "'twelve'", "mixes numbers and text"),
+        ("model.simz",),
+    ),
+    "detect-mixed-column": Case(
+        ["metadata", "detect", "mixed.csv", "-o", "meta.json"],
+        _text("mixed.csv", MIXED),
+        ("'amount'", "'twelve'"),
+        ("meta.json",),
+    ),
+    "unknown-family": Case(
+        ["fit", "data.csv", "-f", "copla", "-o", "model.simz"],
+        _write_data,
+        ("'copla'", "did you mean 'copula'"),
+        ("model.simz",),
+    ),
+    "bad-parameter": Case(
+        ["fit", "data.csv", "-p", "marginals=foo", "-o", "model.simz"],
+        _write_data,
+        ("'marginals'", "'foo'", "'empirical'", "'parametric'"),
+        ("model.simz",),
+    ),
+    "metadata-ghost-column": Case(
+        ["fit", "data.csv", "--metadata", "meta.json", "-o", "model.simz"],
+        _metadata_with_ghost,
+        ("data.csv", "'ghost'", "no such column"),
+        ("model.simz",),
+    ),
+    "fit-output-missing-folder": Case(
+        ["fit", "data.csv", "-f", "independent", "-o", "missing/model.simz"],
+        _write_data,
+        ("missing", "does not exist"),
+        ("missing",),
+    ),
+    "rows-zero": Case(
+        ["sample", "model.simz", "-n", "0", "-o", "out.csv"],
+        _with_model,
+        ("at least 1", "got 0"),
+        ("out.csv",),
+    ),
+    "rows-negative": Case(
+        ["sample", "model.simz", "-n", "-5", "-o", "out.csv"],
+        _with_model,
+        ("at least 1", "got -5"),
+        ("out.csv",),
+    ),
+    "sample-output-missing-folder": Case(
+        ["sample", "model.simz", "-n", "5", "-o", "missing/out.csv"],
+        _with_model,
+        ("missing", "does not exist"),
+        ("missing",),
+    ),
+    "truncated-model": Case(
+        ["sample", "cut.simz", "-n", "5", "-o", "out.csv"],
+        _truncated_model,
+        ("cut.simz", "truncated"),
+        ("out.csv",),
+    ),
+    "model-not-found": Case(
+        ["sample", "nowhere.simz", "-n", "5", "-o", "out.csv"],
+        needles=("nowhere.simz", "not found"),
+        never_written=("out.csv",),
+    ),
+    # usage errors: exit 2, no traceback
+    "usage-missing-argument": Case(["fit"], needles=("Missing argument",), exit_code=2),
+    "usage-rows-not-a-number": Case(
+        ["sample", "model.simz", "-n", "many"],
+        _with_model,
+        ("many",),
+        exit_code=2,
+    ),
+    "usage-unknown-option": Case(
+        ["fit", "data.csv", "--bogus"], _write_data, ("--bogus",), ("model.simz",), 2
+    ),
+}
+
+
+def _cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "200", "TERM": "dumb"}
+    return subprocess.run(
+        [sys.executable, "-m", "simulacra.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=env,
+    )
+
+
+def _happy_path(folder: Path) -> dict[str, subprocess.CompletedProcess[str]]:
+    _write_data(folder)
+    steps = {
+        "detect": ["metadata", "detect", "data.csv", "-o", "meta.json", "--quiet"],
+        "fit": ["fit", "data.csv", "--metadata", "meta.json", "-o", "m.simz", "--quiet"],
+        "sample": ["sample", "m.simz", "-n", "500", "-o", "out.parquet", "--quiet", "--seed", "1"],
+        "stdout": ["sample", "m.simz", "-n", "25", "--seed", "1"],
+        "detect-stdout": ["metadata", "detect", "data.csv"],
+    }
+    return {name: _cli(args, folder) for name, args in steps.items()}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Case]:
+    root = tmp_path_factory.mktemp("cli")
+    for name, case in CASES.items():
+        case.folder = root / name
+        case.folder.mkdir()
+        case.setup(case.folder)
+    happy = root / "happy"
+    happy.mkdir()
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+        happy_future = pool.submit(_happy_path, happy)
+        futures = {name: pool.submit(_cli, c.args, c.folder) for name, c in CASES.items()}
+        for name, future in futures.items():
+            CASES[name].result = future.result()
+        happy_runs = happy_future.result()
+    return {**CASES, "happy": Case([], folder=happy, result=None), **_wrap(happy_runs, happy)}
+
+
+def _wrap(results: dict[str, subprocess.CompletedProcess[str]], folder: Path) -> dict[str, Case]:
+    return {f"happy-{k}": Case([], folder=folder, result=r) for k, r in results.items()}
+
+
+# ------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize("name", [n for n, c in CASES.items() if c.exit_code == 1])
+def test_bad_input_gives_one_readable_error(runs: dict[str, Case], name: str) -> None:
+    case = runs[name]
+    result = case.result
+    assert result is not None
+    report = f"exit {result.returncode}\nstderr:\n{result.stderr}"
+    assert result.returncode == 1, report
+    assert "Traceback" not in result.stderr, report
+    assert "Warning" not in result.stderr, report
+    assert result.stderr.startswith("error: "), report
+    assert result.stderr.count("error:") == 1, report
+    for needle in case.needles:
+        assert needle in result.stderr, f"{needle!r} missing\n{report}"
+    assert result.stdout == ""
+    for output in case.never_written:
+        assert not (case.folder / output).exists(), f"{output} was written\n{report}"
+    leftovers = [p.name for p in case.folder.iterdir() if p.name.startswith(".")]
+    assert leftovers == [], f"temporary files left behind: {leftovers}"
+
+
+@pytest.mark.parametrize("name", [n for n, c in CASES.items() if c.exit_code == 2])
+def test_usage_errors_exit_2(runs: dict[str, Case], name: str) -> None:
+    case = runs[name]
+    result = case.result
+    assert result is not None
+    report = f"exit {result.returncode}\nstderr:\n{result.stderr}"
+    assert result.returncode == 2, report
+    assert "Traceback" not in result.stderr, report
+    assert "Usage:" in result.stderr, report
+    for needle in case.needles:
+        assert needle in result.stderr, f"{needle!r} missing\n{report}"
+    for output in case.never_written:
+        assert not (case.folder / output).exists()
+
+
+def test_input_files_are_left_as_they_were(runs: dict[str, Case]) -> None:
+    assert (runs["ragged-row"].folder / "ragged.csv").read_text() == "a,b\n1,2\n3,4\n5,6,7\n"
+    assert (runs["mixed-column"].folder / "mixed.csv").read_text() == MIXED
+
+
+# ------------------------------------------------------------------------ happy path
+def test_quiet_happy_path_prints_nothing(runs: dict[str, Case]) -> None:
+    for step in ("detect", "fit", "sample"):
+        result = runs[f"happy-{step}"].result
+        assert result is not None
+        assert (result.returncode, result.stderr, result.stdout) == (0, "", ""), step
+    folder = runs["happy"].folder
+    meta = simulacra.Metadata.from_json(folder / "meta.json")
+    assert meta.columns["customer_id"].type == "id"
+    out = pd.read_parquet(folder / "out.parquet")
+    assert out.shape == (500, 6)
+    assert list(out.columns) == list(_data().columns)
+    assert out["customer_id"].is_unique
+    assert out["age"].between(18, 79).all()
+    assert set(out["region"]) <= {"North", "South", "East", "West"}
+    assert not set(out["email"]) & set(_data()["email"])  # no real email copied
+
+
+def test_sample_to_stdout_is_csv(runs: dict[str, Case]) -> None:
+    result = runs["happy-stdout"].result
+    assert result is not None
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    out = pd.read_csv(io.StringIO(result.stdout))
+    assert out.shape == (25, 6)
+    assert list(out.columns) == list(_data().columns)
+    assert result.stdout.startswith("customer_id,email,age,income,region,joined\n")
+    # same seed: the same rows as the first 25 of the parquet run
+    parquet = pd.read_parquet(runs["happy"].folder / "out.parquet")
+    assert out["age"].tolist() == parquet["age"].head(25).tolist()
+
+
+def test_metadata_detect_to_stdout_is_json(runs: dict[str, Case]) -> None:
+    result = runs["happy-detect-stdout"].result
+    assert result is not None
+    assert result.returncode == 0, result.stderr
+    meta = simulacra.Metadata.from_json(result.stdout)
+    assert meta == simulacra.Metadata.from_json(runs["happy"].folder / "meta.json")
