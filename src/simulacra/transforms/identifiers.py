@@ -60,7 +60,7 @@ class IdGenerator:
 
     >>> gen = IdGenerator("CUST-{digits:4}")
     >>> ids = gen.generate(5, start=0, rng=np.random.default_rng(0), key=7, total=5)
-    >>> ids.str.match(r"^CUST-\\d{4}$").all(), ids.is_unique
+    >>> bool(ids.str.match(r"^CUST-\\d{4}$").all()), ids.is_unique
     (True, True)
     """
 
