@@ -6,11 +6,14 @@ a module fixture starts them all at once and the tests read the results.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -63,8 +66,17 @@ def _text(name: str, text: str) -> Callable[[Path], None]:
     return lambda folder: (folder / name).write_text(text, encoding="utf-8")
 
 
+@functools.cache
+def _model_bytes() -> bytes:
+    path = Path(tempfile.mkdtemp()) / "model.simz"
+    simulacra.create("independent", seed=0).fit(_data()).save(path)
+    blob = path.read_bytes()
+    shutil.rmtree(path.parent)
+    return blob
+
+
 def _with_model(folder: Path) -> None:
-    simulacra.create("independent", seed=0).fit(_data()).save(folder / "model.simz")
+    (folder / "model.simz").write_bytes(_model_bytes())
 
 
 def _truncated_model(folder: Path) -> None:
@@ -85,61 +97,58 @@ def _latin1(folder: Path) -> None:
 
 
 MIXED = "amount,n\n" + "".join(f"{i * 1.5},{i}\n" for i in range(30)) + "twelve,30\n"
+RAGGED = "a,b\n1,2\n3,4\n5,6,7\n"
 NULLS = "age,notes\n" + "".join(f"{20 + i},\n" for i in range(10))
 
+# File problems go through `metadata detect`, which reads the data as `fit` does but loads
+# no synthesizer (scipy), so that each of these commands starts fast.
 CASES: dict[str, Case] = {
     "empty-file": Case(
-        ["fit", "empty.csv", "-o", "model.simz"],
+        ["metadata", "detect", "empty.csv", "-o", "meta.json"],
         _text("empty.csv", ""),
         ("empty.csv", "empty"),
-        ("model.simz",),
+        ("meta.json",),
     ),
     "header-only": Case(
-        ["fit", "header.csv", "-o", "model.simz"],
+        ["metadata", "detect", "header.csv", "-o", "meta.json"],
         _text("header.csv", "age,income\n"),
         ("header.csv", "no data rows"),
-        ("model.simz",),
+        ("meta.json",),
     ),
     "csv-in-parquet": Case(
-        ["fit", "data.parquet", "-o", "model.simz"],
+        ["metadata", "detect", "data.parquet", "-o", "meta.json"],
         _text("data.parquet", "age,income\n31,52000\n45,61000\n"),
         ("data.parquet", "Parquet", "suffix"),
-        ("model.simz",),
+        ("meta.json",),
     ),
     "ragged-row": Case(
-        ["fit", "ragged.csv", "-o", "model.simz"],
-        _text("ragged.csv", "a,b\n1,2\n3,4\n5,6,7\n"),
+        ["metadata", "detect", "ragged.csv", "-o", "meta.json"],
+        _text("ragged.csv", RAGGED),
         ("ragged.csv", "line 4"),
-        ("model.simz",),
+        ("meta.json",),
     ),
     "not-utf8": Case(
-        ["fit", "latin.csv", "-o", "model.simz"],
+        ["metadata", "detect", "latin.csv", "-o", "meta.json"],
         _latin1,
         ("latin.csv", "UTF-8"),
-        ("model.simz",),
+        ("meta.json",),
     ),
     "missing-file": Case(
-        ["fit", "nowhere.csv", "-o", "model.simz"],
+        ["metadata", "detect", "nowhere.csv", "-o", "meta.json"],
         needles=("nowhere.csv", "not found"),
-        never_written=("model.simz",),
+        never_written=("meta.json",),
     ),
     "empty-column": Case(
-        ["fit", "nulls.csv", "-o", "model.simz"],
+        ["metadata", "detect", "nulls.csv", "-o", "meta.json"],
         _text("nulls.csv", NULLS),
         ("'notes'", "entirely empty"),
-        ("model.simz",),
+        ("meta.json",),
     ),
     "mixed-column": Case(
         ["fit", "mixed.csv", "-o", "model.simz"],
         _text("mixed.csv", MIXED),
         ("'amount'", "'twelve'", "mixes numbers and text"),
         ("model.simz",),
-    ),
-    "detect-mixed-column": Case(
-        ["metadata", "detect", "mixed.csv", "-o", "meta.json"],
-        _text("mixed.csv", MIXED),
-        ("'amount'", "'twelve'"),
-        ("meta.json",),
     ),
     "unknown-family": Case(
         ["fit", "data.csv", "-f", "copla", "-o", "model.simz"],
@@ -156,14 +165,8 @@ CASES: dict[str, Case] = {
     "metadata-ghost-column": Case(
         ["fit", "data.csv", "--metadata", "meta.json", "-o", "model.simz"],
         _metadata_with_ghost,
-        ("data.csv", "'ghost'", "no such column"),
+        ("'ghost'", "no such column"),
         ("model.simz",),
-    ),
-    "fit-output-missing-folder": Case(
-        ["fit", "data.csv", "-f", "independent", "-o", "missing/model.simz"],
-        _write_data,
-        ("missing", "does not exist"),
-        ("missing",),
     ),
     "rows-zero": Case(
         ["sample", "model.simz", "-n", "0", "-o", "out.csv"],
@@ -177,7 +180,7 @@ CASES: dict[str, Case] = {
         ("at least 1", "got -5"),
         ("out.csv",),
     ),
-    "sample-output-missing-folder": Case(
+    "output-in-missing-folder": Case(
         ["sample", "model.simz", "-n", "5", "-o", "missing/out.csv"],
         _with_model,
         ("missing", "does not exist"),
@@ -189,21 +192,14 @@ CASES: dict[str, Case] = {
         ("cut.simz", "truncated"),
         ("out.csv",),
     ),
-    "model-not-found": Case(
-        ["sample", "nowhere.simz", "-n", "5", "-o", "out.csv"],
-        needles=("nowhere.simz", "not found"),
-        never_written=("out.csv",),
-    ),
     # usage errors: exit 2, no traceback
     "usage-missing-argument": Case(["fit"], needles=("Missing argument",), exit_code=2),
     "usage-rows-not-a-number": Case(
-        ["sample", "model.simz", "-n", "many"],
+        ["sample", "model.simz", "-n", "many", "-o", "out.csv"],
         _with_model,
-        ("many",),
+        ("--rows",),
+        ("out.csv",),
         exit_code=2,
-    ),
-    "usage-unknown-option": Case(
-        ["fit", "data.csv", "--bogus"], _write_data, ("--bogus",), ("model.simz",), 2
     ),
 }
 
@@ -227,7 +223,6 @@ def _happy_path(folder: Path) -> dict[str, subprocess.CompletedProcess[str]]:
         "fit": ["fit", "data.csv", "--metadata", "meta.json", "-o", "m.simz", "--quiet"],
         "sample": ["sample", "m.simz", "-n", "500", "-o", "out.parquet", "--quiet", "--seed", "1"],
         "stdout": ["sample", "m.simz", "-n", "25", "--seed", "1"],
-        "detect-stdout": ["metadata", "detect", "data.csv"],
     }
     return {name: _cli(args, folder) for name, args in steps.items()}
 
@@ -291,7 +286,7 @@ def test_usage_errors_exit_2(runs: dict[str, Case], name: str) -> None:
 
 
 def test_input_files_are_left_as_they_were(runs: dict[str, Case]) -> None:
-    assert (runs["ragged-row"].folder / "ragged.csv").read_text() == "a,b\n1,2\n3,4\n5,6,7\n"
+    assert (runs["ragged-row"].folder / "ragged.csv").read_text() == RAGGED
     assert (runs["mixed-column"].folder / "mixed.csv").read_text() == MIXED
 
 
@@ -325,11 +320,3 @@ def test_sample_to_stdout_is_csv(runs: dict[str, Case]) -> None:
     # same seed: the same rows as the first 25 of the parquet run
     parquet = pd.read_parquet(runs["happy"].folder / "out.parquet")
     assert out["age"].tolist() == parquet["age"].head(25).tolist()
-
-
-def test_metadata_detect_to_stdout_is_json(runs: dict[str, Case]) -> None:
-    result = runs["happy-detect-stdout"].result
-    assert result is not None
-    assert result.returncode == 0, result.stderr
-    meta = simulacra.Metadata.from_json(result.stdout)
-    assert meta == simulacra.Metadata.from_json(runs["happy"].folder / "meta.json")

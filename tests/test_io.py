@@ -92,9 +92,7 @@ def test_sqlite_round_trip_keeps_values(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("suffix", [".parquet", ".xlsx", "sqlite"])
-def test_native_datetimes_survive_formats_with_a_datetime_type(
-    tmp_path: Path, suffix: str
-) -> None:
+def test_native_datetimes_survive_formats_with_a_datetime_type(tmp_path: Path, suffix: str) -> None:
     stamps = pd.to_datetime(["2024-01-31 10:00:00", "2023-12-01 00:00:00", "2024-02-29 23:59:59"])
     df = pd.DataFrame({"at": stamps})
     if suffix == "sqlite":

@@ -48,15 +48,16 @@ def table() -> pd.DataFrame:
             "answer": rng.choice(["yes", "no"], n),
             "day": days.strftime("%Y-%m-%d"),
             "eu_day": days.strftime("%d/%m/%Y"),
-            "stamp": pd.Timestamp("2024-01-01")
-            + pd.to_timedelta(rng.integers(0, 10**6, n), "s"),
+            "stamp": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 10**6, n), "s"),
             "user_id": rng.permutation(np.arange(1, n + 1)),
             "customer": [f"CUST-{i:05d}" for i in rng.permutation(np.arange(1, n + 1))],
             "token": [str(uuid.UUID(bytes=rng.bytes(16), version=4)) for _ in range(n)],
             "email": [f"person{i}@example.com" for i in range(n)],
             "phone": [f"555-{rng.integers(100, 999)}-{rng.integers(1000, 9999)}" for _ in range(n)],
             "name": rng.choice(names, n),
-            "card": [_card_number("4" + "".join(rng.choice(list("0123456789"), 14))) for _ in range(n)],
+            "card": [
+                _card_number("4" + "".join(rng.choice(list("0123456789"), 14))) for _ in range(n)
+            ],
             "ssn": [
                 f"{rng.integers(100, 666)}-{rng.integers(10, 99)}-{rng.integers(1000, 9999)}"
                 for _ in range(n)
@@ -198,15 +199,15 @@ def test_entirely_empty_column_is_an_error() -> None:
 
 
 def test_all_nan_float_column_is_an_error() -> None:
-    with pytest.raises(InvalidDataError, match="'blank'.*empty"):
+    with pytest.raises(InvalidDataError, match=r"'blank'.*empty"):
         Metadata.detect(pd.DataFrame({"a": [1.0, 2.0], "blank": [np.nan, np.nan]}))
 
 
 @pytest.mark.parametrize(
     "values",
     [
-        [str(i) for i in range(20)] + ["oops"],
-        list(range(20)) + ["oops"],
+        [*(str(i) for i in range(20)), "oops"],
+        [*range(20), "oops"],
     ],
     ids=["text", "objects"],
 )
@@ -239,7 +240,7 @@ def test_detect_rejects_what_is_not_a_table() -> None:
 
 
 def test_infinite_numbers_are_an_error() -> None:
-    with pytest.raises(InvalidDataError, match="'x'.*infinite"):
+    with pytest.raises(InvalidDataError, match=r"'x'.*infinite"):
         Metadata.detect(pd.DataFrame({"x": [1.0, np.inf, 3.0]}))
 
 

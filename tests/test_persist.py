@@ -50,9 +50,7 @@ def _load_error(path: Path) -> str:
 
 # ------------------------------------------------------------------- round trip
 @pytest.mark.parametrize("family", sorted(simulacra.families()))
-def test_save_load_gives_identical_samples(
-    tmp_path: Path, data: pd.DataFrame, family: str
-) -> None:
+def test_save_load_gives_identical_samples(tmp_path: Path, data: pd.DataFrame, family: str) -> None:
     model = simulacra.create(family, seed=0).fit(data)
     path = tmp_path / "model.simz"
     model.save(path)
@@ -67,9 +65,7 @@ def test_save_load_gives_identical_samples(
 
 
 @pytest.mark.parametrize("family", sorted(simulacra.families()))
-def test_saving_twice_gives_the_same_bytes(
-    tmp_path: Path, data: pd.DataFrame, family: str
-) -> None:
+def test_saving_twice_gives_the_same_bytes(tmp_path: Path, data: pd.DataFrame, family: str) -> None:
     model = simulacra.create(family, seed=0).fit(data)
     model.save(tmp_path / "a.simz")
     simulacra.load(tmp_path / "a.simz").save(tmp_path / "b.simz")

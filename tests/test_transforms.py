@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import ipaddress
 import re
@@ -31,10 +32,8 @@ from simulacra.transforms import (
 # failure into an INTERNALERROR. Import it once here, with that warning silenced.
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
-    try:
+    with contextlib.suppress(ImportError):  # without libcst there is nothing to silence
         import hypothesis.extra._patching  # noqa: F401
-    except ImportError:  # libcst not installed: nothing to silence
-        pass
 
 settings.register_profile(
     "transforms",
@@ -83,9 +82,7 @@ def test_numeric_integers_round_trip(data: st.DataObject, bounds: tuple[int, int
         st.floats(-1e8, 1e8, allow_nan=False, allow_infinity=False), min_size=1, max_size=30
     ),
 )
-def test_numeric_floats_round_trip_to_declared_decimals(
-    decimals: int, values: list[float]
-) -> None:
+def test_numeric_floats_round_trip_to_declared_decimals(decimals: int, values: list[float]) -> None:
     t = NumericTransform(Column("numerical", integer=False, decimals=decimals))
     back = t.decode(t.encode(pd.Series(values))).to_numpy()
     # at most half a unit in the last declared place away, and exactly that many places
@@ -260,7 +257,9 @@ SECONDS = DATETIMES.map(lambda d: d.replace(microsecond=0))
 @example(stamps=FAR)
 def test_datetime_native_round_trip(stamps: list[dt.datetime]) -> None:
     series = pd.Series(pd.to_datetime(stamps))
-    col = Column("datetime", resolution="s", min=series.min().isoformat(), max=series.max().isoformat())
+    col = Column(
+        "datetime", resolution="s", min=series.min().isoformat(), max=series.max().isoformat()
+    )
     t = DatetimeTransform(col).fit(series)
     back = t.decode(t.encode(series))
     assert pd.api.types.is_datetime64_any_dtype(back.dtype)
@@ -319,7 +318,13 @@ def test_datetime_tz_aware_round_trip_with_detected_bounds(zone: str) -> None:
 @FAST
 @given(
     pattern=st.sampled_from(
-        ["CUST-{digits:5}", "{upper:2}-{digits:3}", "{alnum:8}", "{lower:3}{digits:2}", "{digits:4}"]
+        [
+            "CUST-{digits:5}",
+            "{upper:2}-{digits:3}",
+            "{alnum:8}",
+            "{lower:3}{digits:2}",
+            "{digits:4}",
+        ]
     ),
     sizes=st.lists(st.integers(1, 300), min_size=1, max_size=4),
     key=st.integers(0, 2**32),
@@ -343,9 +348,7 @@ def test_ids_are_unique_across_consecutive_batches(
 
 def _matches_pattern(ids: pd.Series, pattern: str) -> bool:
     classes = {"digits": "[0-9]", "upper": "[A-Z]", "lower": "[a-z]", "alnum": "[0-9A-Za-z]"}
-    regex = re.sub(
-        r"\{(\w+):(\d+)\}", lambda m: f"{classes[m.group(1)]}{{{m.group(2)}}}", pattern
-    )
+    regex = re.sub(r"\{(\w+):(\d+)\}", lambda m: f"{classes[m.group(1)]}{{{m.group(2)}}}", pattern)
     return bool(ids.str.fullmatch(regex).all())
 
 

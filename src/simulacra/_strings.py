@@ -32,8 +32,18 @@ def pool(strings: Sequence[str]) -> Part:
 
 
 def take(part: Part, index: np.ndarray) -> Part:
+    """Rows of a part by index (rows are copied as single fixed-size items: fast)."""
     grid, lengths = part
-    return grid[index], lengths[index]
+    grid = np.ascontiguousarray(grid)
+    rows = grid.view(f"V{grid.shape[1]}").ravel() if grid.shape[1] else grid
+    return rows[index].view(np.uint8).reshape(len(index), grid.shape[1]), lengths[index]
+
+
+def side_by_side(parts: Sequence[Part]) -> Part:
+    """Fixed-width parts of the same rows joined into one wider fixed-width part."""
+    n = len(parts[0][1])
+    grid = np.concatenate([np.broadcast_to(g, (n, g.shape[1])) for g, _ in parts], axis=1)
+    return grid, np.full(n, grid.shape[1], dtype=np.int64)
 
 
 def literal(text: str, n: int) -> Part:
@@ -87,6 +97,6 @@ def to_series(values: pa.Array, null: np.ndarray | None = None) -> pd.Series:
     """An Arrow string array as a pandas Series of the default text dtype."""
     if null is not None and null.any():
         values = pc.if_else(pa.array(null), pa.scalar(None, pa.string()), values)
-    if _TEXT_DTYPE != object:
+    if object != _TEXT_DTYPE:
         return pd.Series(pd.array(values, dtype=_TEXT_DTYPE))
     return pd.Series(values.to_pandas())

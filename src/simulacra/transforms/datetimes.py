@@ -14,6 +14,7 @@ from simulacra.transforms.base import Transform, with_nulls
 _NS = {"D": 86_400 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 _FIELDS = re.compile(r"%[YmdHMS]|%%|[^%]+")  # formats the fast writer handles
 _WIDTH = {"Y": 4, "m": 2, "d": 2, "H": 2, "M": 2, "S": 2}
+_MAX_DAY_SPAN = 1_000_000  # days a lookup table may cover (about 2,700 years)
 
 
 class DatetimeTransform(Transform):
@@ -72,26 +73,57 @@ class DatetimeTransform(Transform):
 
 
 def _format(stamps: np.ndarray, fmt: str, null: np.ndarray | None) -> pd.Series:
-    """Datetimes as text in ``fmt``; common numeric formats are written vectorized."""
+    """Datetimes as text in ``fmt``; formats of %Y %m %d %H %M %S are written vectorized.
+
+    Each field is formatted once per distinct day (or second of the day) in a
+    lookup table, and rows only index into those tables.
+    """
     tokens = _FIELDS.findall(fmt)
-    if "".join(tokens) != fmt:
+    seconds = stamps.astype("datetime64[s]").astype(np.int64)
+    days, of_day = np.divmod(seconds, 86_400)
+    first = int(days.min(initial=0))
+    span = int(days.max(initial=0)) - first + 1
+    if "".join(tokens) != fmt or span > _MAX_DAY_SPAN:
         return with_nulls(pd.Series(stamps).dt.strftime(fmt).to_numpy(dtype=object), null)
-    days = stamps.astype("datetime64[D]")
-    months = days.astype("datetime64[M]")
-    seconds = (stamps - days).astype("timedelta64[s]").astype(np.int64)
+    calendar = np.arange(first, first + span).astype("datetime64[D]")
+    months = calendar.astype("datetime64[M]")
+    clock = np.arange(86_400)
     fields = {
-        "Y": days.astype("datetime64[Y]").astype(np.int64) + 1970,
+        "Y": calendar.astype("datetime64[Y]").astype(np.int64) + 1970,
         "m": months.astype(np.int64) % 12 + 1,
-        "d": (days - months).astype(np.int64) + 1,
-        "H": seconds // 3600,
-        "M": seconds // 60 % 60,
-        "S": seconds % 60,
+        "d": (calendar - months).astype(np.int64) + 1,
+        "H": clock // 3600,
+        "M": clock // 60 % 60,
+        "S": clock % 60,
     }
+    index = {"day": days - first, "clock": of_day}
+    # Runs of tokens that read the same table (day or clock), literals joining the run they sit in.
+    runs: list[tuple[str, list[str]]] = []
+    for token in tokens:
+        source = ("clock" if token[1] in "HMS" else "day") if _is_field(token) else None
+        if runs and (source is None or runs[-1][0] in (source, "")):
+            kind = runs[-1][0] or (source or "")
+            runs[-1] = (kind, [*runs[-1][1], token])
+        else:
+            runs.append((source or "", [token]))
     n = len(stamps)
-    parts = [
-        _strings.digits(fields[t[1]], _WIDTH[t[1]])
-        if t[0] == "%" and t != "%%"
-        else _strings.literal(t.replace("%%", "%"), n)
-        for t in tokens
-    ]
+    parts = []
+    for source, run in runs:
+        if not source:
+            parts.append(_strings.literal("".join(run).replace("%%", "%"), n))
+            continue
+        size = len(fields["Y"] if source == "day" else clock)
+        table = _strings.side_by_side(
+            [
+                _strings.digits(fields[t[1]], _WIDTH[t[1]])
+                if _is_field(t)
+                else _strings.literal(t.replace("%%", "%"), size)
+                for t in run
+            ]
+        )
+        parts.append(_strings.take(table, index[source]))
     return _strings.to_series(_strings.join(parts), null)
+
+
+def _is_field(token: str) -> bool:
+    return token[0] == "%" and token != "%%"
