@@ -192,12 +192,10 @@ def report(r: dict) -> str:
         s, p = t["simulacra"], t.get("sdv")
         shape = f"{name} ({t['shape'][0]:,} x {t['shape'][1]})"
         fit_ratio = f"{p['fit_s'] / s['copula_fit_s']:.0f}x faster" if p else "-"
+        sdv_fit = f"{p['fit_s']:.2f}" if p else "-"
         lines.append(
-            f"| {shape} | fit seconds | {s['copula_fit_s']:.2f} | {s['independent_fit_s']:.2f} | "
-            f"{p['fit_s']:.2f} | {fit_ratio} |"
-            if p
-            else f"| {shape} | fit seconds | {s['copula_fit_s']:.2f} | {s['independent_fit_s']:.2f} "
-            "| - | - |"
+            f"| {shape} | fit seconds | {s['copula_fit_s']:.2f} | {s['independent_fit_s']:.2f} "
+            f"| {sdv_fit} | {fit_ratio} |"
         )
         rate = s["copula_rows_per_s"]
         sdv_rate = f"{p['rows_per_s']:,.0f}" if p else "-"

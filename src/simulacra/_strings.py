@@ -20,6 +20,7 @@ Part = tuple[np.ndarray, np.ndarray]  # (uint8 grid of shape (n, width), lengths
 
 _ZERO = ord("0")
 _TEXT_DTYPE = pd.Series(["a"]).dtype  # "str" on pandas 3, object before
+_ARROW_TEXT = _TEXT_DTYPE.kind != "O"
 
 
 def pool(strings: Sequence[str]) -> Part:
@@ -97,6 +98,6 @@ def to_series(values: pa.Array, null: np.ndarray | None = None) -> pd.Series:
     """An Arrow string array as a pandas Series of the default text dtype."""
     if null is not None and null.any():
         values = pc.if_else(pa.array(null), pa.scalar(None, pa.string()), values)
-    if object != _TEXT_DTYPE:
+    if _ARROW_TEXT:
         return pd.Series(pd.array(values, dtype=_TEXT_DTYPE))
     return pd.Series(values.to_pandas())
