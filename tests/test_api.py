@@ -94,5 +94,5 @@ def test_plugin_with_a_builtin_name_is_an_error(tmp_path, monkeypatch):
 
 def test_broken_plugin_is_an_error_not_dropped(tmp_path, monkeypatch):
     _install_plugin(tmp_path, monkeypatch, "broken", "myplugin:Missing", PLUGIN)
-    with pytest.raises(SimulacraError, match="'broken'.*failed to load"):
+    with pytest.raises(SimulacraError, match=r"'broken'.*failed to load"):
         registry.families()

@@ -26,7 +26,10 @@ def test_demo_writes_its_files(tmp_path):
     assert result.returncode == 0, result.stderr
     folder = tmp_path / "simulacra-demo"
     assert {p.name for p in folder.iterdir()} == {
-        "customers.csv", "customers.meta.json", "customers.simz", "synthetic.csv"
+        "customers.csv",
+        "customers.meta.json",
+        "customers.simz",
+        "synthetic.csv",
     }
     synth = pd.read_csv(folder / "synthetic.csv")
     real = pd.read_csv(folder / "customers.csv")
@@ -40,11 +43,33 @@ def test_detect_fit_sample_list(tmp_path):
     assert run("metadata", "detect", data, "-o", "m.json", cwd=tmp_path).returncode == 0
     meta = simulacra.Metadata.from_json(tmp_path / "m.json")
     assert meta.columns["email"].pii == "email"
-    fit = run("fit", data, "-f", "independent", "--metadata", "m.json", "-o", "m.simz",
-              "--seed", "3", "-q", cwd=tmp_path)
+    fit = run(
+        "fit",
+        data,
+        "-f",
+        "independent",
+        "--metadata",
+        "m.json",
+        "-o",
+        "m.simz",
+        "--seed",
+        "3",
+        "-q",
+        cwd=tmp_path,
+    )
     assert fit.returncode == 0 and fit.stderr == ""
-    out = run("sample", "m.simz", "-n", "700", "-o", "s.parquet", "--batch-size", "200", "-q",
-              cwd=tmp_path)
+    out = run(
+        "sample",
+        "m.simz",
+        "-n",
+        "700",
+        "-o",
+        "s.parquet",
+        "--batch-size",
+        "200",
+        "-q",
+        cwd=tmp_path,
+    )
     assert out.returncode == 0 and out.stderr == ""
     assert len(pd.read_parquet(tmp_path / "s.parquet")) == 700
     listing = run("list", cwd=tmp_path)
@@ -65,8 +90,20 @@ def test_sample_to_stdout_is_csv_and_repeatable(tmp_path):
 
 def test_fit_takes_family_parameters(tmp_path):
     data = simulacra.datasets.customers_path()
-    result = run("fit", data, "-f", "bootstrap", "-p", "noise=0.1", "-p", "swap_rate=0.2",
-                 "-o", "b.simz", "-q", cwd=tmp_path)
+    result = run(
+        "fit",
+        data,
+        "-f",
+        "bootstrap",
+        "-p",
+        "noise=0.1",
+        "-p",
+        "swap_rate=0.2",
+        "-o",
+        "b.simz",
+        "-q",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     model = simulacra.load(tmp_path / "b.simz")
     assert (model.noise, model.swap_rate) == (0.1, 0.2)
@@ -75,9 +112,12 @@ def test_fit_takes_family_parameters(tmp_path):
 def test_database_round_trip(tmp_path):
     url = f"sqlite:///{tmp_path / 'shop.db'}"
     simulacra.write_table(simulacra.datasets.load_customers(), url, table="customers")
-    assert run("fit", url, "--table", "customers", "-o", "m.simz", "-q", cwd=tmp_path).returncode == 0
-    result = run("sample", "m.simz", "-n", "300", "-o", url, "--table", "synthetic", "-q",
-                 cwd=tmp_path)
+    assert (
+        run("fit", url, "--table", "customers", "-o", "m.simz", "-q", cwd=tmp_path).returncode == 0
+    )
+    result = run(
+        "sample", "m.simz", "-n", "300", "-o", url, "--table", "synthetic", "-q", cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert len(simulacra.read_table(url, table="synthetic")) == 300
 

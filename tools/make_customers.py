@@ -21,14 +21,15 @@ def make(rows: int = ROWS, seed: int = 7) -> pd.DataFrame:
     fake = Faker("en_US")
     fake.seed_instance(seed)
     names = [fake.name() for _ in range(rows)]
-    emails = [
-        f"{n.split()[0].lower()}.{n.split()[-1].lower()}{rng.integers(1, 99)}@{fake.free_email_domain()}"
-        for n in names
-    ]
+    emails = []
+    for n in names:
+        first, last = n.split()[0].lower(), n.split()[-1].lower()
+        emails.append(f"{first}.{last}{rng.integers(1, 99)}@{fake.free_email_domain()}")
     phones = [fake.phone_number() for _ in range(rows)]
     segment = rng.choice(["retail", "business", "premium"], rows, p=[0.6, 0.3, 0.1])
-    region = rng.choice(["North", "South", "East", "West", "Central"], rows,
-                        p=[0.25, 0.25, 0.2, 0.2, 0.1]).astype(object)
+    region = rng.choice(
+        ["North", "South", "East", "West", "Central"], rows, p=[0.25, 0.25, 0.2, 0.2, 0.1]
+    ).astype(object)
     region[rng.choice(rows, 2, replace=False)] = "Island"  # a rare value that must never leak
     age = np.clip(rng.normal(42, 13, rows), 18, 85).round().astype(int)
     base = {"retail": 38_000, "business": 62_000, "premium": 110_000}
