@@ -75,7 +75,7 @@ def number(values: np.ndarray) -> Part:
     return grid, lengths
 
 
-def join(parts: Sequence[Part]) -> pa.StringArray:
+def join(parts: Sequence[Part]) -> pa.Array:
     """Concatenate the parts row by row into one Arrow string array."""
     n = len(parts[0][1])
     grid = np.concatenate([np.broadcast_to(g, (n, g.shape[1])) for g, _ in parts], axis=1)
@@ -89,9 +89,11 @@ def join(parts: Sequence[Part]) -> pa.StringArray:
     total = sum(lens for _, lens in parts)
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(total, out=offsets[1:])
-    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data)).cast(
-        pa.string()
-    )
+    if offsets[-1] < 2**31:  # the common case: 32-bit offsets, no copy of the text
+        return pa.StringArray.from_buffers(
+            n, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)
+        )
+    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
 
 
 def to_series(values: pa.Array, null: np.ndarray | None = None) -> pd.Series:

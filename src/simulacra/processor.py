@@ -120,7 +120,11 @@ class Processor:
             if self.nullable_.get(name) and name + NULL_SUFFIX in encoded:
                 null = encoded[name + NULL_SUFFIX].to_numpy() == 1
             if name in self.transforms_:
-                out[name] = self.transforms_[name].decode(encoded[name].to_numpy(), null)
+                transform = self.transforms_[name]
+                values = encoded[name].to_numpy()
+                if transform.kind == "discrete":
+                    values = values.astype(np.int64, copy=False)
+                out[name] = transform.decode(values, null)
             else:
                 values = self.generators_[name].generate(
                     n, start=start, rng=rng, key=key, total=total

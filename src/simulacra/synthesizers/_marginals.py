@@ -12,7 +12,7 @@ import warnings
 from typing import Any
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 MAX_GRID = 1001
 MIN_ROWS_PER_POINT = 5  # a grid point summarises at least this many rows
@@ -36,6 +36,8 @@ def fit_continuous(values: np.ndarray, mode: str, rng: np.random.Generator) -> d
 
 
 def _best_parametric(values: np.ndarray, rng: np.random.Generator) -> dict[str, Any] | None:
+    from scipy import stats  # slow to import; only the parametric mode needs it
+
     sample = values if len(values) <= FIT_SAMPLE else rng.choice(values, FIT_SAMPLE, replace=False)
     if np.ptp(sample) == 0:
         return None
@@ -86,10 +88,12 @@ def from_uniform(marginal: dict[str, Any], u: np.ndarray) -> np.ndarray:
     kind = marginal["kind"]
     if kind == "grid":  # linear interpolation on an evenly spaced grid: no search needed
         grid = marginal["grid"]
-        pos = np.clip(u, 0.0, 1.0) * (len(grid) - 1)
+        pos = np.clip(u.astype(np.float64), 0.0, 1.0) * (len(grid) - 1)
         left = np.minimum(pos.astype(np.int64), len(grid) - 2)
         return grid[left] + (pos - left) * (grid[left + 1] - grid[left])
     if kind == "parametric":
+        from scipy import stats
+
         with np.errstate(all="ignore"):
             return getattr(stats, marginal["dist"]).ppf(u, *marginal["params"])
     cumulative = np.cumsum(marginal["probs"][marginal["order"]])

@@ -26,7 +26,7 @@ from simulacra.processor import EncodedColumn, EncodedTable, Processor
 
 __all__ = ["BLOCK_ROWS", "Param", "Synthesizer"]
 
-BLOCK_ROWS = 131_072  # rows drawn per random stream: output never depends on batch size
+BLOCK_ROWS = 262_144  # rows drawn per random stream: output never depends on batch size
 DEFAULT_BATCH = 1_000_000
 _FIT_STREAM, _BLOCK_STREAM, _KEY_STREAM = 0, 1, 2
 

@@ -72,8 +72,9 @@ class GaussianCopulaSynthesizer(Synthesizer):
         self.correlation_ = _nearest_correlation(scores, attenuation)
 
     def _sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
-        chol = np.linalg.cholesky(self.correlation_)
-        z = rng.standard_normal((n, len(self.columns_))) @ chol.T
+        # float32 draws: half the memory traffic, and ample for mapping through marginals
+        chol = np.linalg.cholesky(self.correlation_).astype(np.float32)
+        z = rng.standard_normal((n, len(self.columns_)), dtype=np.float32) @ chol.T
         u = special.ndtr(z)
         return pd.DataFrame(
             {
