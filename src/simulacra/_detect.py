@@ -240,8 +240,8 @@ def _datetime_column(stamps: pd.Series, fmt: str | None) -> Column:
         "datetime",
         format=fmt,
         resolution=resolution,
-        min=naive.min().isoformat(),
-        max=naive.max().isoformat(),
+        min=stamps.min().isoformat(),  # with its UTC offset when the data has a time zone
+        max=stamps.max().isoformat(),
     )
 
 

@@ -51,9 +51,13 @@ class DatetimeTransform(Transform):
     def decode(self, encoded: np.ndarray, null: np.ndarray | None = None) -> pd.Series:
         col = self.column
         step = _NS[col.resolution or "ns"]
-        ns = np.rint(np.asarray(encoded, dtype="float64") * 1e9 / step) * step
-        lo, hi = (pd.Timestamp(b).value if b is not None else None for b in (col.min, col.max))
-        ns = np.clip(ns, lo if lo is not None else -np.inf, hi if hi is not None else np.inf)
+        # Round in whole units of the resolution, then scale in integers: exact for s and D.
+        units = np.rint(np.asarray(encoded, dtype="float64") * (1e9 / step))
+        lo, hi = (
+            pd.Timestamp(b).value // step if b is not None else None for b in (col.min, col.max)
+        )
+        units = np.clip(units, -np.inf if lo is None else lo, np.inf if hi is None else hi)
+        ns = units.astype("int64") * step
         stamps = ns.astype("int64").astype("datetime64[ns]")
         if col.format is not None:
             return _format(stamps, col.format, null)
