@@ -16,7 +16,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -227,32 +227,36 @@ def _happy_path(folder: Path) -> dict[str, subprocess.CompletedProcess[str]]:
     return {name: _cli(args, folder) for name, args in steps.items()}
 
 
+@dataclass
+class Runs:
+    """Every finished command: the bad-input cases and the happy path's steps."""
+
+    cases: dict[str, Case]
+    happy_folder: Path
+    happy: dict[str, subprocess.CompletedProcess[str]]
+
+
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Case]:
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Runs:
     root = tmp_path_factory.mktemp("cli")
-    for name, case in CASES.items():
-        case.folder = root / name
+    cases = {name: replace(case, folder=root / name) for name, case in CASES.items()}
+    for case in cases.values():
         case.folder.mkdir()
         case.setup(case.folder)
     happy = root / "happy"
     happy.mkdir()
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
         happy_future = pool.submit(_happy_path, happy)
-        futures = {name: pool.submit(_cli, c.args, c.folder) for name, c in CASES.items()}
+        futures = {name: pool.submit(_cli, c.args, c.folder) for name, c in cases.items()}
         for name, future in futures.items():
-            CASES[name].result = future.result()
-        happy_runs = happy_future.result()
-    return {**CASES, "happy": Case([], folder=happy, result=None), **_wrap(happy_runs, happy)}
-
-
-def _wrap(results: dict[str, subprocess.CompletedProcess[str]], folder: Path) -> dict[str, Case]:
-    return {f"happy-{k}": Case([], folder=folder, result=r) for k, r in results.items()}
+            cases[name].result = future.result()
+        return Runs(cases, happy, happy_future.result())
 
 
 # ------------------------------------------------------------------------- bad input
 @pytest.mark.parametrize("name", [n for n, c in CASES.items() if c.exit_code == 1])
-def test_bad_input_gives_one_readable_error(runs: dict[str, Case], name: str) -> None:
-    case = runs[name]
+def test_bad_input_gives_one_readable_error(runs: Runs, name: str) -> None:
+    case = runs.cases[name]
     result = case.result
     assert result is not None
     report = f"exit {result.returncode}\nstderr:\n{result.stderr}"
@@ -271,8 +275,8 @@ def test_bad_input_gives_one_readable_error(runs: dict[str, Case], name: str) ->
 
 
 @pytest.mark.parametrize("name", [n for n, c in CASES.items() if c.exit_code == 2])
-def test_usage_errors_exit_2(runs: dict[str, Case], name: str) -> None:
-    case = runs[name]
+def test_usage_errors_exit_2(runs: Runs, name: str) -> None:
+    case = runs.cases[name]
     result = case.result
     assert result is not None
     report = f"exit {result.returncode}\nstderr:\n{result.stderr}"
@@ -285,18 +289,17 @@ def test_usage_errors_exit_2(runs: dict[str, Case], name: str) -> None:
         assert not (case.folder / output).exists()
 
 
-def test_input_files_are_left_as_they_were(runs: dict[str, Case]) -> None:
-    assert (runs["ragged-row"].folder / "ragged.csv").read_text() == RAGGED
-    assert (runs["mixed-column"].folder / "mixed.csv").read_text() == MIXED
+def test_input_files_are_left_as_they_were(runs: Runs) -> None:
+    assert (runs.cases["ragged-row"].folder / "ragged.csv").read_text() == RAGGED
+    assert (runs.cases["mixed-column"].folder / "mixed.csv").read_text() == MIXED
 
 
 # ------------------------------------------------------------------------ happy path
-def test_quiet_happy_path_prints_nothing(runs: dict[str, Case]) -> None:
+def test_quiet_happy_path_prints_nothing(runs: Runs) -> None:
     for step in ("detect", "fit", "sample"):
-        result = runs[f"happy-{step}"].result
-        assert result is not None
+        result = runs.happy[step]
         assert (result.returncode, result.stderr, result.stdout) == (0, "", ""), step
-    folder = runs["happy"].folder
+    folder = runs.happy_folder
     meta = simulacra.Metadata.from_json(folder / "meta.json")
     assert meta.columns["customer_id"].type == "id"
     out = pd.read_parquet(folder / "out.parquet")
@@ -308,9 +311,8 @@ def test_quiet_happy_path_prints_nothing(runs: dict[str, Case]) -> None:
     assert not set(out["email"]) & set(_data()["email"])  # no real email copied
 
 
-def test_sample_to_stdout_is_csv(runs: dict[str, Case]) -> None:
-    result = runs["happy-stdout"].result
-    assert result is not None
+def test_sample_to_stdout_is_csv(runs: Runs) -> None:
+    result = runs.happy["stdout"]
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     out = pd.read_csv(io.StringIO(result.stdout))
@@ -318,5 +320,5 @@ def test_sample_to_stdout_is_csv(runs: dict[str, Case]) -> None:
     assert list(out.columns) == list(_data().columns)
     assert result.stdout.startswith("customer_id,email,age,income,region,joined\n")
     # same seed: the same rows as the first 25 of the parquet run
-    parquet = pd.read_parquet(runs["happy"].folder / "out.parquet")
+    parquet = pd.read_parquet(runs.happy_folder / "out.parquet")
     assert out["age"].tolist() == parquet["age"].head(25).tolist()

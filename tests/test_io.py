@@ -91,6 +91,26 @@ def test_sqlite_round_trip_keeps_values(tmp_path: Path) -> None:
     assert back["price"].dtype == "float64"
 
 
+@pytest.mark.parametrize(
+    ("suffix", "kept"),
+    [(".csv", False), (".tsv", False), (".xlsx", False), (".parquet", True), (".jsonl", True)],
+)
+def test_null_markers_follow_each_formats_convention(
+    tmp_path: Path, suffix: str, kept: bool
+) -> None:
+    """Text formats read 'NA', 'null' and 'N/A' as missing (as pandas and R do, documented in
+    the README); typed formats keep them as text."""
+    df = pd.DataFrame({"country": ["NA", "US", "NA", "null", "N/A"], "n": range(5)})
+    path = tmp_path / f"countries{suffix}"
+    simulacra.write_table(df, path)
+    back = simulacra.read_table(path)["country"]
+    if kept:
+        assert back.tolist() == df["country"].tolist()
+    else:
+        assert back.isna().tolist() == [True, False, True, True, True]
+        assert back[1] == "US"
+
+
 @pytest.mark.parametrize("suffix", [".parquet", ".xlsx", "sqlite"])
 def test_native_datetimes_survive_formats_with_a_datetime_type(tmp_path: Path, suffix: str) -> None:
     stamps = pd.to_datetime(["2024-01-31 10:00:00", "2023-12-01 00:00:00", "2024-02-29 23:59:59"])
@@ -208,15 +228,13 @@ def test_sql_needs_a_table_name(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("suffix", [*FILE_SUFFIXES, "sqlite"])
 def test_reading_never_modifies_the_input(tmp_path: Path, suffix: str) -> None:
+    source: str | Path
     if suffix == "sqlite":
-        path, table = tmp_path / "x.db", "t"
-        simulacra.write_table(_frame(), _sqlite(tmp_path), table=table)
-        source: str | Path = _sqlite(tmp_path)
+        path, source, table = tmp_path / "x.db", _sqlite(tmp_path), "t"
     else:
-        path = table = None
-        path = tmp_path / f"in{suffix}"
-        simulacra.write_table(_frame(), path)
-        source = path
+        path = source = tmp_path / f"in{suffix}"
+        table = None
+    simulacra.write_table(_frame(), source, table=table)
     before, mtime = _sha256(path), path.stat().st_mtime_ns
     df = simulacra.read_table(source, table=table)
     df.iloc[0, 0] = 999  # changing the frame must not reach the file

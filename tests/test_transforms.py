@@ -35,14 +35,9 @@ with warnings.catch_warnings():
     with contextlib.suppress(ImportError):  # without libcst there is nothing to silence
         import hypothesis.extra._patching  # noqa: F401
 
-settings.register_profile(
-    "transforms",
-    max_examples=60,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow],
+FAST = settings(
+    max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
 )
-FAST = settings(settings.get_profile("transforms"))
 
 # Text pyarrow can encode (no lone surrogates).
 TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=8)
@@ -67,7 +62,7 @@ def test_numeric_integers_round_trip(data: st.DataObject, bounds: tuple[int, int
     null = data.draw(_masks(len(values)))
     t = NumericTransform(Column("numerical", integer=True, min=lo, max=hi))
     series = pd.Series(values)
-    encoded = t.encode(t.fit(series) and series)
+    encoded = t.fit(series).encode(series)
     assert encoded.dtype == np.float64
     back = t.decode(encoded, null)
     assert pd.api.types.is_integer_dtype(back.dtype)

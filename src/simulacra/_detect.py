@@ -64,6 +64,7 @@ _NAME_HINTS = (
         ),
     ),
 )
+_EMAIL_INSIDE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _ID_NAME = re.compile(r"(^|_)(id|key|uuid|guid)$|^id_|[a-z]Id$|ID$")
 
 
@@ -180,7 +181,7 @@ def _text_column(name: str, text: pd.Series, min_category_count: int) -> Column:
             return Column("id", pattern=pattern)
     words = sample.str.split().str.len().mean()
     if words >= 5:
-        if sample.str.contains(_PATTERNS["email"].pattern[1:-1], regex=True).mean() > 0.05:
+        if sample.str.contains(_EMAIL_INSIDE, regex=True).mean() > 0.05:
             return Column("pii", pii="free_text", locale="en_US")
         return Column("text", locale="en_US")
     counts = text.value_counts()

@@ -127,11 +127,11 @@ def fit(
     if seed is not None:
         params["seed"] = seed
     model = simulacra.create(family, **params)
-    df = simulacra.read_table(source, table=table)
-    with _status(quiet, f"fitting {family} on {len(df):,} rows x {df.shape[1]} columns"):
-        model.fit(df, metadata=metadata)
+    data = simulacra.read_table(source, table=table) if table else source
+    with _status(quiet, f"fitting {family} on {source}"):
+        model.fit(data, metadata=metadata)
         model.save(output)
-    _say(quiet, f"fitted {family} on {len(df):,} rows; model saved to {output}")
+    _say(quiet, f"fitted {family} on {model.n_training_rows_:,} rows; model saved to {output}")
 
 
 @app.command()

@@ -96,6 +96,12 @@ def _read_csv(path: Path) -> pd.DataFrame:
         tbl = pa_csv.read_csv(path, parse_options=parse, convert_options=convert)
     except pa.ArrowInvalid as exc:
         raise InputError(_csv_error(path, delimiter, str(exc))) from None
+    binary = [f.name for f in tbl.schema if pa.types.is_binary(f.type)]
+    if binary:  # pyarrow keeps text that is not valid UTF-8 as raw bytes
+        raise InputError(
+            f"{path}: column {binary[0]!r} is not UTF-8 text; save the file as UTF-8 "
+            "(in Excel: 'CSV UTF-8'; or iconv -f latin1 -t utf-8)"
+        )
     # Keep timestamps as their source text, so that their format is learned and kept.
     stamps = [
         f.name for f in tbl.schema if pa.types.is_timestamp(f.type) or pa.types.is_date(f.type)
@@ -118,6 +124,8 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 def _csv_error(path: Path, delimiter: str, detail: str) -> str:
     """Find the first ragged row (only on the error path) and say where it is."""
+    if "Empty CSV file" in detail:
+        return f"{path}: has a header but no data rows; a model needs rows to learn"
     if "Expected" in detail and "columns" in detail:
         with open(path, newline="", encoding="utf-8", errors="replace") as fh:
             rows = csv.reader(fh, delimiter=delimiter)
@@ -326,16 +334,22 @@ def _write_sql(batches: Iterable[pd.DataFrame], url: str, table: str | None) -> 
     if not table:
         raise InputError(f"{url}: writing to a database needs a table name (--table NAME)")
     engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        if sa.inspect(conn).has_table(table):
+            raise InputError(
+                f"{url}: table {table!r} already exists; choose another name or drop it"
+            )
     rows = 0
     try:
         with engine.begin() as conn:  # one transaction: all rows or none
-            if sa.inspect(conn).has_table(table):
-                raise InputError(
-                    f"{url}: table {table!r} already exists; choose another name or drop it"
-                )
             for batch in batches:
                 batch.to_sql(table, conn, if_exists="append", index=False)
                 rows += len(batch)
-    except sa.exc.SQLAlchemyError as exc:
-        raise InputError(f"{url}: cannot write table {table!r}: {exc}") from None
+    except BaseException as exc:
+        # Some drivers (SQLite's) commit CREATE TABLE outside the transaction: undo it.
+        with engine.begin() as conn:
+            sa.Table(table, sa.MetaData()).drop(conn, checkfirst=True)
+        if isinstance(exc, sa.exc.SQLAlchemyError):
+            raise InputError(f"{url}: cannot write table {table!r}: {exc}") from None
+        raise
     return rows

@@ -138,12 +138,13 @@ class Synthesizer(ABC):
         """
         for p, value in self._checked_params().items():
             setattr(self, p, value)
-        where = None if isinstance(data, pd.DataFrame) else str(data)
         frame = read_table(data)
         if metadata is None:
             meta = Metadata.detect(frame)
         else:
             meta = metadata if isinstance(metadata, Metadata) else Metadata.from_json(metadata)
+            sources = [data, metadata]
+            where = " with ".join(str(x) for x in sources if isinstance(x, str | Path)) or None
             meta.validate(frame, where=where)
         rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(_FIT_STREAM,)))
         processor = Processor(meta).fit(frame)
