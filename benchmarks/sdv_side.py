@@ -23,6 +23,11 @@ def main() -> None:
     from sdv.single_table import GaussianCopulaSynthesizer
 
     meta = Metadata.detect_from_dataframes({"table": df})
+    # SDV types some category columns (region, city...) as PII and fakes them, which is slow
+    # and not what these columns are: model them as categories, as simulacra does.
+    for name, spec in meta.to_dict()["tables"]["table"]["columns"].items():
+        if spec["sdtype"] not in ("numerical", "categorical", "datetime", "boolean", "id"):
+            meta.update_column(name, table_name="table", sdtype="categorical")
     synth = GaussianCopulaSynthesizer(meta)  # SDV 2.x takes and returns dicts of tables
     start = time.perf_counter()
     synth.fit({"table": df})

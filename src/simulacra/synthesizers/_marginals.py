@@ -12,12 +12,44 @@ import warnings
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy import special
+
+from simulacra.processor import EncodedColumn
+from simulacra.synthesizers.base import Param
 
 MAX_GRID = 1001
 MIN_ROWS_PER_POINT = 5  # a grid point summarises at least this many rows
 PARAMETRIC = ("norm", "uniform", "lognorm", "gamma", "expon", "beta")
 FIT_SAMPLE = 2000
+
+MARGINALS = Param(
+    "marginals",
+    str,
+    "empirical",
+    "How numeric columns are modelled: 'empirical' quantiles or the best 'parametric' "
+    "distribution (normal, uniform, lognormal, gamma, exponential, beta).",
+    choices=("empirical", "parametric"),
+)
+
+
+def fit_marginal(
+    column: EncodedColumn, values: np.ndarray, mode: str, rng: np.random.Generator
+) -> dict[str, Any]:
+    """The marginal of one encoded column: shares for codes, ``mode`` for numbers."""
+    if column.kind == "discrete":
+        return fit_discrete(values, column.cardinality or 1)
+    return fit_continuous(values, mode, rng)
+
+
+def columns_from_uniform(
+    marginals: list[dict[str, Any]], u: np.ndarray, names: list[str]
+) -> pd.DataFrame:
+    """One encoded column per marginal from the matching column of uniform draws ``u``."""
+    out = np.empty((len(u), len(marginals)))
+    for j, marginal in enumerate(marginals):
+        out[:, j] = from_uniform(marginal, u[:, j])
+    return pd.DataFrame(out, columns=names, copy=False)
 
 
 def fit_continuous(values: np.ndarray, mode: str, rng: np.random.Generator) -> dict[str, Any]:

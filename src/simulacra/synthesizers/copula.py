@@ -8,13 +8,13 @@ from scipy import special
 
 from simulacra.processor import EncodedTable
 from simulacra.synthesizers._marginals import (
-    fit_continuous,
-    fit_discrete,
-    from_uniform,
+    MARGINALS,
+    columns_from_uniform,
+    fit_marginal,
     normal_scores,
     to_uniform,
 )
-from simulacra.synthesizers.base import Param, Synthesizer
+from simulacra.synthesizers.base import Synthesizer
 
 CORRELATION_ROWS = 200_000  # rows used to estimate the correlation matrix
 
@@ -39,16 +39,7 @@ class GaussianCopulaSynthesizer(Synthesizer):
 
     name = "copula"
     description = "Gaussian copula: learned marginals joined by a learned correlation matrix."
-    params = (
-        Param(
-            "marginals",
-            str,
-            "empirical",
-            "How numeric columns are modelled: 'empirical' quantiles or the best 'parametric' "
-            "distribution (normal, uniform, lognormal, gamma, exponential, beta).",
-            choices=("empirical", "parametric"),
-        ),
-    )
+    params = (MARGINALS,)
 
     def _fit(self, encoded: EncodedTable, rng: np.random.Generator) -> None:
         data = encoded.data
@@ -59,11 +50,9 @@ class GaussianCopulaSynthesizer(Synthesizer):
         attenuation = np.ones(len(encoded.columns))
         for j, col in enumerate(encoded.columns):
             values = data[col.name].to_numpy()
+            marginal = fit_marginal(col, values, self.marginals, rng)
             if col.kind == "discrete":
-                marginal = fit_discrete(values, col.cardinality or 1)
                 attenuation[j] = _jitter_attenuation(marginal["probs"][marginal["order"]])
-            else:
-                marginal = fit_continuous(values, self.marginals, rng)
             self.marginals_.append(marginal)
             scores[:, j] = normal_scores(to_uniform(marginal, values[pick], rng))
             filled = encoded.filled(col.name)
@@ -76,12 +65,7 @@ class GaussianCopulaSynthesizer(Synthesizer):
         chol = np.linalg.cholesky(self.correlation_).astype(np.float32)
         z = rng.standard_normal((n, len(self.columns_)), dtype=np.float32) @ chol.T
         u = special.ndtr(z)
-        return pd.DataFrame(
-            {
-                c.name: from_uniform(m, u[:, j])
-                for j, (c, m) in enumerate(zip(self.columns_, self.marginals_, strict=True))
-            }
-        )
+        return columns_from_uniform(self.marginals_, u, [c.name for c in self.columns_])
 
 
 def _jitter_attenuation(probs: np.ndarray) -> float:

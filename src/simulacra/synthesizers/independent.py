@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 
 from simulacra.processor import EncodedTable
-from simulacra.synthesizers._marginals import fit_continuous, fit_discrete, from_uniform
-from simulacra.synthesizers.base import Param, Synthesizer
+from simulacra.synthesizers._marginals import MARGINALS, columns_from_uniform, fit_marginal
+from simulacra.synthesizers.base import Synthesizer
 
 
 class IndependentSynthesizer(Synthesizer):
@@ -25,30 +25,14 @@ class IndependentSynthesizer(Synthesizer):
 
     name = "independent"
     description = "Each column drawn on its own from its learned marginal."
-    params = (
-        Param(
-            "marginals",
-            str,
-            "empirical",
-            "How numeric columns are modelled: 'empirical' quantiles or the best 'parametric' "
-            "distribution.",
-            choices=("empirical", "parametric"),
-        ),
-    )
+    params = (MARGINALS,)
 
     def _fit(self, encoded: EncodedTable, rng: np.random.Generator) -> None:
         self.marginals_ = [
-            fit_discrete(encoded.data[c.name].to_numpy(), c.cardinality or 1)
-            if c.kind == "discrete"
-            else fit_continuous(encoded.data[c.name].to_numpy(), self.marginals, rng)
+            fit_marginal(c, encoded.data[c.name].to_numpy(), self.marginals, rng)
             for c in encoded.columns
         ]
 
     def _sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
         u = rng.random((n, len(self.columns_)))
-        return pd.DataFrame(
-            {
-                c.name: from_uniform(m, u[:, j])
-                for j, (c, m) in enumerate(zip(self.columns_, self.marginals_, strict=True))
-            }
-        )
+        return columns_from_uniform(self.marginals_, u, [c.name for c in self.columns_])
