@@ -95,7 +95,7 @@ def bench_sdv(df: pd.DataFrame, rows: int, repeat: int, python: str) -> dict:
             text=True,
             check=True,
         )
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    return {**json.loads(res.stdout.strip().splitlines()[-1]), "rows": rows}
 
 
 STREAM_CHILD = """
@@ -150,7 +150,11 @@ def main() -> None:
         default="/tmp/bench-venv/bin/python",
         help="python of the peer environment that has SDV ('' to skip SDV)",
     )
+    parser.add_argument("--report", action="store_true", help="reprint the last results")
     args = parser.parse_args()
+    if args.report:
+        print(report(json.loads((HERE / "results" / "foundation.json").read_text())))
+        return
     fit_rows = 5_000 if args.quick else 50_000
     sample_rows = 100_000 if args.quick else 1_000_000
     stream_rows = 2_000_000 if args.quick else 20_000_000
