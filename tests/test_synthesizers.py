@@ -97,7 +97,7 @@ def test_rare_category_never_leaks():
         assert "Tiny Village" not in simulacra.Metadata.detect(df).to_json()
 
 
-@pytest.mark.parametrize("bad", [0, -5, 2.5, "10", True])
+@pytest.mark.parametrize("bad", [0, -5, 2.5, "10", "abc", None, True])
 def test_bad_row_counts_are_rejected(mixed, bad):
     model = simulacra.create("independent", seed=0).fit(mixed)
     with pytest.raises(InvalidParameterError, match="at least 1"):

@@ -176,7 +176,8 @@ class Synthesizer(ABC):
 
         ``seed`` overrides the constructor's seed; with neither, every call differs.
         """
-        return pd.concat(list(self.sample_batches(n, batch_size=max(int(n), 1), seed=seed)))
+        n = _positive_int("n", n)
+        return pd.concat(list(self.sample_batches(n, batch_size=n, seed=seed)))
 
     def sample_batches(
         self, n: int, batch_size: int = DEFAULT_BATCH, *, seed: int | None = None
