@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -30,12 +31,28 @@ def test_demo_writes_its_files(tmp_path):
         "customers.meta.json",
         "customers.simz",
         "synthetic.csv",
+        "report.json",
     }
     synth = pd.read_csv(folder / "synthetic.csv")
     real = pd.read_csv(folder / "customers.csv")
     assert list(synth.columns) == list(real.columns) and len(synth) == 2000
     assert not set(synth["email"]) & set(real["email"])
-    assert "real vs synthetic" in result.stderr
+    assert "real vs synthetic" in result.stderr and "fidelity: 0.9" in result.stderr
+    assert json.loads((folder / "report.json").read_text())["scores"]["fidelity"] > 0.9
+
+
+def test_evaluate_gates_on_a_bar(tmp_path):
+    run("demo", "-q", cwd=tmp_path)
+    args = ["evaluate", "--real", "simulacra-demo/customers.csv"]
+    args += ["--synthetic", "simulacra-demo/synthetic.csv", "--json", "r.json"]
+    passed = run(*args, "--fail-under", "fidelity=0.9", cwd=tmp_path)
+    assert passed.returncode == 0, passed.stderr
+    assert "fidelity" in passed.stdout and "good" in passed.stdout
+    score = json.loads((tmp_path / "r.json").read_text())["scores"]["fidelity"]
+    failed = run(*args, "--fail-under", "fidelity=0.999", cwd=tmp_path)
+    assert failed.returncode == 1 and f"fidelity {score:.3f} < 0.999" in failed.stderr
+    unknown = run(*args, "--fail-under", "vibes=0.5", cwd=tmp_path)
+    assert unknown.returncode == 1 and "unknown section" in unknown.stderr
 
 
 def test_detect_fit_sample_list(tmp_path):

@@ -12,6 +12,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from simulacra import datasets, errors
+from simulacra.evaluate import evaluate
 from simulacra.io import read_table, write_batches, write_table
 from simulacra.metadata import Column, Metadata
 from simulacra.persist import load_model as load
@@ -25,6 +26,7 @@ __all__ = [
     "create",
     "datasets",
     "errors",
+    "evaluate",
     "families",
     "load",
     "read_table",

@@ -183,6 +183,68 @@ def _progress(hidden: bool) -> Iterator[Progress]:
 
 
 @app.command()
+def evaluate(
+    real: Annotated[str, typer.Option("--real", help="The real (training) table.")],
+    synthetic: Annotated[str, typer.Option("--synthetic", help="The synthetic table.")],
+    metadata: Annotated[
+        Path | None, typer.Option(help="Metadata JSON; detected from the real table if left out.")
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the full report as JSON here.")
+    ] = None,
+    fail_under: Annotated[
+        str | None,
+        typer.Option(help="Exit 1 when a section scores below its bar, e.g. fidelity=0.85."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed for the metrics' sampling.", min=0)] = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Score how closely a synthetic table matches the real one."""
+    bars = _parse_bars(fail_under)
+    with _status(quiet, "evaluating"):
+        report = simulacra.evaluate(real, synthetic, metadata=metadata, seed=seed)
+    if json_out is not None:
+        report.to_json(json_out)
+    if not quiet:
+        table = Table(title="evaluation")
+        for head in ("section", "score", "verdict", "meaning"):
+            table.add_column(head)
+        for row in report.summary().itertuples(index=False):
+            table.add_row(row.section, f"{row.score:.3f}", row.verdict, row.meaning)
+        Console(highlight=False).print(table)
+        for note in report.notes:
+            err.print(f"note: {note}")
+    failed = [
+        f"{k} {report.scores.get(k, float('nan')):.3f} < {v}"
+        for k, v in bars.items()
+        if not report.scores.get(k, float("nan")) >= v
+    ]
+    if failed:
+        err.print(f"below the bar: {'; '.join(failed)}")
+        raise typer.Exit(1)
+
+
+def _parse_bars(text: str | None) -> dict[str, float]:
+    """``fidelity=0.85,privacy=0.5`` -> {"fidelity": 0.85, "privacy": 0.5}."""
+    bars: dict[str, float] = {}
+    for item in filter(None, (text or "").split(",")):
+        name, _, value = item.partition("=")
+        try:
+            bars[name.strip()] = float(value)
+        except ValueError:
+            raise InvalidParameterError(
+                f"--fail-under {item!r} must look like section=number, e.g. fidelity=0.85"
+            ) from None
+    known = {"fidelity"}
+    unknown = sorted(set(bars) - known)
+    if unknown:
+        raise InvalidParameterError(
+            f"--fail-under names unknown section(s) {unknown}; sections: {sorted(known)}"
+        )
+    return bars
+
+
+@app.command()
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Folder for the demo files.")] = Path(
         "simulacra-demo"
@@ -205,11 +267,15 @@ def demo(
     model.save(out / "customers.simz")
     synth = model.sample(rows)
     simulacra.write_table(synth, out / "synthetic.csv")
+    report = simulacra.evaluate(real, synth, metadata=meta, seed=seed)
+    report.to_json(out / "report.json")
     if not quiet:
         _print_comparison(real, synth, meta)
+        for row in report.summary().itertuples(index=False):
+            err.print(f"{row.section}: {row.score:.3f} ({row.verdict}) - {row.meaning}")
         err.print(
-            f"\nwrote {real_path}, customers.meta.json, customers.simz and synthetic.csv "
-            f"({rows:,} rows) to {out}/"
+            f"\nwrote {real_path}, customers.meta.json, customers.simz, synthetic.csv "
+            f"({rows:,} rows) and report.json to {out}/"
         )
 
 

@@ -1,0 +1,104 @@
+"""The evaluation report as data: metrics that declare what they mean, grouped in sections.
+
+Every metric says its name, section, direction (is higher better?), bounds
+and a one-line meaning; renderers (the summary table, JSON, later HTML) only
+read this data.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["Metric", "Report"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One measured value and everything needed to read it."""
+
+    name: str
+    section: str
+    value: float
+    higher_is_better: bool
+    meaning: str
+    columns: tuple[str, ...] = ()
+    low: float = 0.0
+    high: float = 1.0
+
+    def score(self) -> float:
+        """The value on a 0 (worst) .. 1 (best) scale."""
+        span = self.high - self.low
+        share = (self.value - self.low) / span if span else 1.0
+        share = min(max(share, 0.0), 1.0)
+        return share if self.higher_is_better else 1.0 - share
+
+
+# What the section scores mean, for the summary.
+SECTION_MEANING = {
+    "fidelity": "how closely columns and their relationships match the real data "
+    "(1 = indistinguishable statistics)",
+}
+
+
+@dataclass
+class Report:
+    """All metrics of one evaluation, with section scores and notes on how it was run."""
+
+    metrics: list[Metric]
+    scores: dict[str, float]
+    notes: list[str] = field(default_factory=list)
+
+    def of(self, name: str, section: str | None = None) -> list[Metric]:
+        return [m for m in self.metrics if m.name == name and section in (None, m.section)]
+
+    def summary(self) -> pd.DataFrame:
+        """One row per section: its score, a verdict and what it means."""
+        rows = [
+            {
+                "section": name,
+                "score": round(score, 4),
+                "verdict": _verdict(score),
+                "meaning": SECTION_MEANING.get(name, ""),
+            }
+            for name, score in self.scores.items()
+        ]
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data; a value that could not be measured is ``None``."""
+        return {
+            "scores": {k: _finite(v) for k, v in self.scores.items()},
+            "notes": self.notes,
+            "metrics": [
+                {**asdict(m), "value": _finite(m.value), "columns": list(m.columns)}
+                for m in self.metrics
+            ],
+        }
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        text = json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"
+        if path is not None:
+            from simulacra.io import atomic_write_text
+
+            atomic_write_text(Path(path), text)
+        return text
+
+
+def _verdict(score: float) -> str:
+    if math.isnan(score):
+        return "not measured"
+    return "good" if score >= 0.85 else "fair" if score >= 0.7 else "poor"
+
+
+def _finite(value: Any) -> Any:
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
