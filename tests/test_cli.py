@@ -32,13 +32,16 @@ def test_demo_writes_its_files(tmp_path):
         "customers.simz",
         "synthetic.csv",
         "report.json",
+        "holdout.csv",
     }
     synth = pd.read_csv(folder / "synthetic.csv")
     real = pd.read_csv(folder / "customers.csv")
     assert list(synth.columns) == list(real.columns) and len(synth) == 2000
+    assert len(real) == 1600 and len(pd.read_csv(folder / "holdout.csv")) == 400
     assert not set(synth["email"]) & set(real["email"])
     assert "real vs synthetic" in result.stderr and "fidelity: 0.9" in result.stderr
-    assert json.loads((folder / "report.json").read_text())["scores"]["fidelity"] > 0.9
+    scores = json.loads((folder / "report.json").read_text())["scores"]
+    assert scores["fidelity"] > 0.9 and scores["privacy"] > 0.8
 
 
 def test_evaluate_gates_on_a_bar(tmp_path):
@@ -51,6 +54,17 @@ def test_evaluate_gates_on_a_bar(tmp_path):
     score = json.loads((tmp_path / "r.json").read_text())["scores"]["fidelity"]
     failed = run(*args, "--fail-under", "fidelity=0.999", cwd=tmp_path)
     assert failed.returncode == 1 and f"fidelity {score:.3f} < 0.999" in failed.stderr
+    attacked = run(
+        *args,
+        "--holdout",
+        "simulacra-demo/holdout.csv",
+        "--fail-under",
+        "privacy=0.8",
+        cwd=tmp_path,
+    )
+    assert attacked.returncode == 0, attacked.stderr
+    names = {m["name"] for m in json.loads((tmp_path / "r.json").read_text())["metrics"]}
+    assert "membership_inference_auc" in names
     unknown = run(*args, "--fail-under", "vibes=0.5", cwd=tmp_path)
     assert unknown.returncode == 1 and "unknown section" in unknown.stderr
 

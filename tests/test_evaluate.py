@@ -65,7 +65,7 @@ def test_report_is_data_with_declared_metrics(mixed):
     synth = simulacra.create("copula", seed=0).fit(mixed).sample(400)
     report = simulacra.evaluate(mixed, synth)
     for metric in report.metrics:
-        assert metric.section == "fidelity" and metric.meaning
+        assert metric.section in ("fidelity", "privacy") and metric.meaning
         assert metric.low <= metric.value <= metric.high or np.isnan(metric.value)
     data = json.loads(report.to_json())
     assert data["scores"]["fidelity"] == pytest.approx(report.scores["fidelity"])
@@ -108,3 +108,75 @@ def test_mismatched_columns_are_all_listed(mixed):
 def test_empty_table_is_an_error(mixed):
     with pytest.raises(InvalidDataError, match="synthetic table has no rows"):
         simulacra.evaluate(mixed, mixed.iloc[:0])
+
+
+# ---------------------------------------------------------------- privacy
+@pytest.fixture
+def split():
+    table = simulacra.datasets.load_customers()
+    return table.iloc[:1000].reset_index(drop=True), table.iloc[1000:].reset_index(drop=True)
+
+
+def _privacy(family: str, train, holdout, **params):
+    synth = simulacra.create(family, seed=0, **params).fit(train).sample(1000)
+    report = simulacra.evaluate(train, synth, holdout=holdout)
+    values = {m.name: m.value for m in report.metrics if m.section == "privacy"}
+    return report.scores["privacy"], values
+
+
+def test_plain_bootstrap_is_flagged_unsafe(split):
+    score, values = _privacy("bootstrap", *split)
+    assert score < 0.1
+    assert values["exact_copy_share"] > 0.95
+    assert values["share_closer_to_train"] > 0.95
+    assert values["membership_inference_auc"] > 0.75
+
+
+def test_independent_marginals_pass(split):
+    score, values = _privacy("independent", *split)
+    assert score > 0.85
+    assert values["exact_copy_share"] == 0.0
+    assert abs(values["share_closer_to_train"] - 0.5) < 0.06
+    assert abs(values["membership_inference_auc"] - 0.5) < 0.06
+
+
+def test_noise_makes_bootstrap_safer_but_not_safe(split):
+    plain, _ = _privacy("bootstrap", *split)
+    noisy, values = _privacy("bootstrap", *split, noise=0.3, swap_rate=0.3)
+    assert plain < noisy < 0.8
+    assert values["exact_copy_share"] < 0.05
+
+
+def test_overlapping_holdout_is_warned_about(split):
+    train, holdout = split
+    overlapping = pd.concat([holdout, train.iloc[:100]], ignore_index=True)
+    synth = simulacra.create("independent", seed=0).fit(train).sample(500)
+    report = simulacra.evaluate(train, synth, holdout=overlapping)
+    assert any("also appear in the training data" in n for n in report.notes)
+
+
+def test_without_holdout_only_copy_metrics(split):
+    train, _ = split
+    synth = simulacra.create("independent", seed=0).fit(train).sample(500)
+    report = simulacra.evaluate(train, synth)
+    names = {m.name for m in report.metrics if m.section == "privacy"}
+    assert names == {"exact_copy_share", "near_copy_share", "median_distance_to_closest_record"}
+    assert any("no holdout" in n for n in report.notes)
+
+
+def test_distance_space_is_gower_like():
+    from simulacra.evaluate.privacy import embed
+
+    train = pd.DataFrame({"x": [0.0, 10.0, 3.3, 6.6, 1.1] * 2, "c": ["a", "b"] * 5})
+    meta = simulacra.Metadata.detect(train)
+    queries = pd.DataFrame({"x": [5.0, 0.0], "c": ["a", "b"]})
+    train_rows, query_rows = embed([train, queries], meta)
+    gaps = np.abs(query_rows - train_rows[0]).sum(axis=1)
+    # half the range on one of two columns: 0.25; a category mismatch on one of two: 0.5
+    assert gaps.tolist() == pytest.approx([0.25, 0.5])
+
+
+def test_holdout_with_other_columns_is_an_error(split):
+    train, holdout = split
+    with pytest.raises(InvalidDataError, match="holdout"):
+        simulacra.evaluate(train, train, holdout=holdout.drop(columns=["age"]))

@@ -186,6 +186,9 @@ def _progress(hidden: bool) -> Iterator[Progress]:
 def evaluate(
     real: Annotated[str, typer.Option("--real", help="The real (training) table.")],
     synthetic: Annotated[str, typer.Option("--synthetic", help="The synthetic table.")],
+    holdout: Annotated[
+        str | None, typer.Option(help="Real rows the model never saw (enables attack metrics).")
+    ] = None,
     metadata: Annotated[
         Path | None, typer.Option(help="Metadata JSON; detected from the real table if left out.")
     ] = None,
@@ -202,7 +205,7 @@ def evaluate(
     """Score how closely a synthetic table matches the real one."""
     bars = _parse_bars(fail_under)
     with _status(quiet, "evaluating"):
-        report = simulacra.evaluate(real, synthetic, metadata=metadata, seed=seed)
+        report = simulacra.evaluate(real, synthetic, holdout=holdout, metadata=metadata, seed=seed)
     if json_out is not None:
         report.to_json(json_out)
     if not quiet:
@@ -235,7 +238,7 @@ def _parse_bars(text: str | None) -> dict[str, float]:
             raise InvalidParameterError(
                 f"--fail-under {item!r} must look like section=number, e.g. fidelity=0.85"
             ) from None
-    known = {"fidelity"}
+    known = {"fidelity", "privacy"}
     unknown = sorted(set(bars) - known)
     if unknown:
         raise InvalidParameterError(
@@ -254,11 +257,15 @@ def demo(
     seed: Seed = 0,
     quiet: Quiet = False,
 ) -> None:
-    """Fit the bundled customers table and sample a synthetic copy into a folder."""
+    """Fit the bundled customers table (80%), sample a copy, evaluate it against the rest."""
     out.mkdir(parents=True, exist_ok=True)
-    real = simulacra.datasets.load_customers()
+    table = simulacra.datasets.load_customers()
+    # Hold 20% out of training so the privacy section can run its attacks.
+    held = table.sample(frac=0.2, random_state=seed).index
+    real, holdout = table.drop(held).reset_index(drop=True), table.loc[held].reset_index(drop=True)
     real_path = out / "customers.csv"
     simulacra.write_table(real, real_path)
+    simulacra.write_table(holdout, out / "holdout.csv")
     meta = simulacra.Metadata.detect(real)
     meta.to_json(out / "customers.meta.json")
     model = simulacra.create(family, seed=seed)
@@ -267,15 +274,15 @@ def demo(
     model.save(out / "customers.simz")
     synth = model.sample(rows)
     simulacra.write_table(synth, out / "synthetic.csv")
-    report = simulacra.evaluate(real, synth, metadata=meta, seed=seed)
+    report = simulacra.evaluate(real, synth, holdout=holdout, metadata=meta, seed=seed)
     report.to_json(out / "report.json")
     if not quiet:
         _print_comparison(real, synth, meta)
         for row in report.summary().itertuples(index=False):
             err.print(f"{row.section}: {row.score:.3f} ({row.verdict}) - {row.meaning}")
         err.print(
-            f"\nwrote {real_path}, customers.meta.json, customers.simz, synthetic.csv "
-            f"({rows:,} rows) and report.json to {out}/"
+            f"\nwrote {real_path} (training rows), holdout.csv, customers.meta.json, "
+            f"customers.simz, synthetic.csv ({rows:,} rows) and report.json to {out}/"
         )
 
 

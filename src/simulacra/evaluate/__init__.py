@@ -20,6 +20,7 @@ import pandas as pd
 
 from simulacra.errors import InvalidDataError
 from simulacra.evaluate.fidelity import fidelity_metrics, prepare
+from simulacra.evaluate.privacy import MAX_PRIVACY_ROWS, embed, privacy_metrics
 from simulacra.evaluate.report import Metric, Report
 from simulacra.io import read_table
 from simulacra.metadata import Metadata
@@ -33,16 +34,23 @@ def evaluate(
     real: pd.DataFrame | str | Path,
     synthetic: pd.DataFrame | str | Path,
     *,
+    holdout: pd.DataFrame | str | Path | None = None,
     metadata: Metadata | str | Path | None = None,
     seed: int = 0,
     max_rows: int = MAX_ROWS,
 ) -> Report:
     """Compare a synthetic table with the real one; return a :class:`Report`.
 
+    ``real`` is the table the model was trained on; ``holdout``, real rows it
+    never saw, lets the privacy section tell memorising from generalising.
     Without ``metadata`` the column types are detected from the real table.
-    Tables longer than ``max_rows`` are sampled (seeded), and the report says so.
+    Tables longer than ``max_rows`` (``MAX_PRIVACY_ROWS`` for distance
+    metrics) are sampled with ``seed``, and the report says so.
     """
     frames = {"real": read_table(real), "synthetic": read_table(synthetic)}
+    if holdout is not None:
+        frames["holdout"] = read_table(holdout)
+        _check_same_columns(frames["real"], frames["holdout"], "holdout")
     for role, frame in frames.items():
         if len(frame) == 0:
             raise InvalidDataError(f"the {role} table has no rows; nothing to evaluate")
@@ -66,18 +74,57 @@ def evaluate(
         notes.append(f"not compared (regenerated, never learned): {', '.join(skipped)}")
     columns = prepare(frames["real"], frames["synthetic"], meta)
     metrics, fidelity = fidelity_metrics(columns, rng)
-    return Report(metrics=metrics, scores={"fidelity": fidelity}, notes=notes)
+    privacy, privacy_score = _privacy(frames, meta, rng, notes)
+    scores = {"fidelity": fidelity, "privacy": privacy_score}
+    return Report(metrics=metrics + privacy, scores=scores, notes=notes)
 
 
-def _check_same_columns(real: pd.DataFrame, synthetic: pd.DataFrame) -> None:
+def _privacy(
+    frames: dict[str, pd.DataFrame], meta: Metadata, rng: np.random.Generator, notes: list[str]
+) -> tuple[list[Metric], float]:
+    train, synth, hold = frames["real"], frames["synthetic"], frames.get("holdout")
+    if hold is not None:
+        learned = [n for n, c in meta.columns.items() if c.modelled]
+        overlap = _row_keys(hold, learned).isin(set(_row_keys(train, learned))).mean()
+        if overlap > 0:
+            notes.append(
+                f"{overlap:.0%} of holdout rows also appear in the training data: "
+                "holdout-based privacy numbers are then meaningless"
+            )
+        size = min(len(train), len(hold), MAX_PRIVACY_ROWS)
+        train, hold = _cap(train, size, rng), _cap(hold, size, rng)
+    else:
+        train = _cap(train, MAX_PRIVACY_ROWS, rng)
+        notes.append(
+            "no holdout given: membership inference and train-vs-holdout distances "
+            "were not measured"
+        )
+    synth = _cap(synth, MAX_PRIVACY_ROWS, rng)
+    if max(len(train), len(synth)) == MAX_PRIVACY_ROWS:
+        notes.append(f"privacy distances read at most {MAX_PRIVACY_ROWS:,} rows per table")
+    embedded = embed([t for t in (train, synth, hold) if t is not None], meta)
+    return privacy_metrics(embedded[0], embedded[1], embedded[2] if hold is not None else None)
+
+
+def _cap(frame: pd.DataFrame, rows: int, rng: np.random.Generator) -> pd.DataFrame:
+    if len(frame) <= rows:
+        return frame
+    return frame.sample(rows, random_state=rng).reset_index(drop=True)
+
+
+def _row_keys(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    return pd.util.hash_pandas_object(frame[columns].astype(str), index=False)
+
+
+def _check_same_columns(real: pd.DataFrame, other: pd.DataFrame, role: str = "synthetic") -> None:
     problems = [
-        f"column {c!r} is in the real table but not in the synthetic one"
+        f"column {c!r} is in the real table but not in the {role} one"
         for c in real.columns
-        if c not in synthetic.columns
+        if c not in other.columns
     ]
     problems += [
-        f"column {c!r} is in the synthetic table but not in the real one"
-        for c in synthetic.columns
+        f"column {c!r} is in the {role} table but not in the real one"
+        for c in other.columns
         if c not in real.columns
     ]
     if problems:

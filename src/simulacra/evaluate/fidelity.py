@@ -41,7 +41,7 @@ def prepare(real: pd.DataFrame, synthetic: pd.DataFrame, metadata: Metadata) -> 
         if not col.modelled:
             continue
         if col.type in ("numerical", "datetime"):
-            pair = [_as_number(df[name], col.format, col.type) for df in (real, synthetic)]
+            pair = [as_number(df[name], col.format, col.type) for df in (real, synthetic)]
             out.append(Prepared(name, True, *pair))
         else:
             pair = [
@@ -51,7 +51,7 @@ def prepare(real: pd.DataFrame, synthetic: pd.DataFrame, metadata: Metadata) -> 
     return out
 
 
-def _as_number(values: pd.Series, fmt: str | None, kind: str) -> pd.Series:
+def as_number(values: pd.Series, fmt: str | None, kind: str) -> pd.Series:
     if kind == "numerical":
         return pd.to_numeric(values, errors="coerce").astype("float64").reset_index(drop=True)
     if not pd.api.types.is_datetime64_any_dtype(values.dtype):
