@@ -41,7 +41,7 @@ def test_demo_writes_its_files(tmp_path):
     assert not set(synth["email"]) & set(real["email"])
     assert "real vs synthetic" in result.stderr and "fidelity: 0.9" in result.stderr
     scores = json.loads((folder / "report.json").read_text())["scores"]
-    assert scores["fidelity"] > 0.9 and scores["privacy"] > 0.8
+    assert scores["fidelity"] > 0.9 and scores["privacy"] > 0.8 and scores["detection"] > 0.5
 
 
 def test_evaluate_gates_on_a_bar(tmp_path):

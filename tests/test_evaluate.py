@@ -65,7 +65,7 @@ def test_report_is_data_with_declared_metrics(mixed):
     synth = simulacra.create("copula", seed=0).fit(mixed).sample(400)
     report = simulacra.evaluate(mixed, synth)
     for metric in report.metrics:
-        assert metric.section in ("fidelity", "privacy") and metric.meaning
+        assert metric.section in ("fidelity", "detection", "privacy") and metric.meaning
         assert metric.low <= metric.value <= metric.high or np.isnan(metric.value)
     data = json.loads(report.to_json())
     assert data["scores"]["fidelity"] == pytest.approx(report.scores["fidelity"])
@@ -180,3 +180,26 @@ def test_holdout_with_other_columns_is_an_error(split):
     train, holdout = split
     with pytest.raises(InvalidDataError, match="holdout"):
         simulacra.evaluate(train, train, holdout=holdout.drop(columns=["age"]))
+
+
+# -------------------------------------------------------------- detection
+def _detection(family: str, real: pd.DataFrame):
+    synth = simulacra.create(family, seed=0).fit(real).sample(len(real))
+    report = simulacra.evaluate(real, synth)
+    auc = report.of("detection_auc")[0].value
+    telling = [m.columns[0] for m in report.of("detection_importance")]
+    return auc, telling, report.scores["detection"]
+
+
+def test_detection_sees_broken_relationships(correlated):
+    auc, telling, score = _detection("independent", correlated)
+    assert auc > 0.65 and score < 0.7
+    assert set(telling[:2]) <= {"x", "y", "group"}
+    copula_auc, _, copula_score = _detection("copula", correlated)
+    assert copula_auc < auc - 0.1 and copula_score > score
+
+
+def test_a_resample_of_the_real_rows_is_undetectable(correlated):
+    auc, _, score = _detection("bootstrap", correlated)
+    # copies of real rows in other folds can even push the AUC below 0.5
+    assert auc < 0.55 and score > 0.9

@@ -238,7 +238,7 @@ def _parse_bars(text: str | None) -> dict[str, float]:
             raise InvalidParameterError(
                 f"--fail-under {item!r} must look like section=number, e.g. fidelity=0.85"
             ) from None
-    known = {"fidelity", "privacy"}
+    known = {"fidelity", "detection", "privacy"}
     unknown = sorted(set(bars) - known)
     if unknown:
         raise InvalidParameterError(

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from simulacra.errors import InvalidDataError
+from simulacra.evaluate.detection import MAX_DETECTION_ROWS, detection_metrics
 from simulacra.evaluate.fidelity import fidelity_metrics, prepare
 from simulacra.evaluate.privacy import MAX_PRIVACY_ROWS, embed, privacy_metrics
 from simulacra.evaluate.report import Metric, Report
@@ -74,9 +75,12 @@ def evaluate(
         notes.append(f"not compared (regenerated, never learned): {', '.join(skipped)}")
     columns = prepare(frames["real"], frames["synthetic"], meta)
     metrics, fidelity = fidelity_metrics(columns, rng)
+    detection, detection_score = detection_metrics(columns, rng, seed)
+    if max(len(frames["real"]), len(frames["synthetic"])) > MAX_DETECTION_ROWS:
+        notes.append(f"the detection classifier read at most {MAX_DETECTION_ROWS:,} rows per table")
     privacy, privacy_score = _privacy(frames, meta, rng, notes)
-    scores = {"fidelity": fidelity, "privacy": privacy_score}
-    return Report(metrics=metrics + privacy, scores=scores, notes=notes)
+    scores = {"fidelity": fidelity, "detection": detection_score, "privacy": privacy_score}
+    return Report(metrics=metrics + detection + privacy, scores=scores, notes=notes)
 
 
 def _privacy(

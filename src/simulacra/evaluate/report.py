@@ -43,6 +43,8 @@ class Metric:
 SECTION_MEANING = {
     "fidelity": "how closely columns and their relationships match the real data "
     "(1 = indistinguishable statistics)",
+    "detection": "how hard it is for a classifier to tell synthetic rows from real ones "
+    "(1 = no better than a coin, 0 = every row gives itself away)",
     "privacy": "how little the copy reveals about its training rows: the weakest of "
     "its copy, distance and membership-attack scores (1 = no sign of leakage)",
 }
