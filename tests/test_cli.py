@@ -65,6 +65,18 @@ def test_evaluate_gates_on_a_bar(tmp_path):
     assert attacked.returncode == 0, attacked.stderr
     names = {m["name"] for m in json.loads((tmp_path / "r.json").read_text())["metrics"]}
     assert "membership_inference_auc" in names
+    useful = run(
+        *args,
+        "--holdout",
+        "simulacra-demo/holdout.csv",
+        "--target",
+        "segment",
+        "--fail-under",
+        "utility=0.5",
+        cwd=tmp_path,
+    )
+    assert useful.returncode == 0, useful.stderr
+    assert "utility" in useful.stdout
     unknown = run(*args, "--fail-under", "vibes=0.5", cwd=tmp_path)
     assert unknown.returncode == 1 and "unknown section" in unknown.stderr
 

@@ -203,3 +203,35 @@ def test_a_resample_of_the_real_rows_is_undetectable(correlated):
     auc, _, score = _detection("bootstrap", correlated)
     # copies of real rows in other folds can even push the AUC below 0.5
     assert auc < 0.55 and score > 0.9
+
+
+# ---------------------------------------------------------------- utility
+@pytest.fixture
+def correlated_split(correlated):
+    return correlated.iloc[:3500].reset_index(drop=True), correlated.iloc[3500:].reset_index(
+        drop=True
+    )
+
+
+@pytest.mark.parametrize(("target", "measure"), [("group", "ROC AUC"), ("y", "R²")])
+def test_utility_rewards_learned_relationships(correlated_split, target, measure):
+    train, holdout = correlated_split
+    scores = {}
+    for family in ("independent", "copula"):
+        synth = simulacra.create(family, seed=0).fit(train).sample(len(train))
+        report = simulacra.evaluate(train, synth, holdout=holdout, target=target)
+        scores[family] = report.scores["utility"]
+        tstr, trtr = report.of("tstr")[0], report.of("trtr")[0]
+        assert measure in tstr.meaning and tstr.columns == (target,)
+    assert trtr.value > (0.75 if measure == "ROC AUC" else 0.4)
+    assert scores["independent"] < 0.2
+    assert scores["copula"] > 0.8
+
+
+def test_utility_target_checks(correlated_split):
+    train, holdout = correlated_split
+    with pytest.raises(InvalidDataError, match="target 'nope' is not a column"):
+        simulacra.evaluate(train, train, holdout=holdout, target="nope")
+    report = simulacra.evaluate(train, train, target="group")
+    assert "utility" not in report.scores
+    assert any("needs a holdout" in n for n in report.notes)

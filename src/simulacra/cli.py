@@ -189,6 +189,9 @@ def evaluate(
     holdout: Annotated[
         str | None, typer.Option(help="Real rows the model never saw (enables attack metrics).")
     ] = None,
+    target: Annotated[
+        str | None, typer.Option(help="Column to predict for ML utility (needs --holdout).")
+    ] = None,
     metadata: Annotated[
         Path | None, typer.Option(help="Metadata JSON; detected from the real table if left out.")
     ] = None,
@@ -238,7 +241,7 @@ def _parse_bars(text: str | None) -> dict[str, float]:
             raise InvalidParameterError(
                 f"--fail-under {item!r} must look like section=number, e.g. fidelity=0.85"
             ) from None
-    known = {"fidelity", "detection", "privacy"}
+    known = {"fidelity", "detection", "privacy", "utility"}
     unknown = sorted(set(bars) - known)
     if unknown:
         raise InvalidParameterError(

@@ -23,6 +23,7 @@ from simulacra.evaluate.detection import MAX_DETECTION_ROWS, detection_metrics
 from simulacra.evaluate.fidelity import fidelity_metrics, prepare
 from simulacra.evaluate.privacy import MAX_PRIVACY_ROWS, embed, privacy_metrics
 from simulacra.evaluate.report import Metric, Report
+from simulacra.evaluate.utility import utility_metrics
 from simulacra.io import read_table
 from simulacra.metadata import Metadata
 
@@ -37,13 +38,15 @@ def evaluate(
     *,
     holdout: pd.DataFrame | str | Path | None = None,
     metadata: Metadata | str | Path | None = None,
+    target: str | None = None,
     seed: int = 0,
     max_rows: int = MAX_ROWS,
 ) -> Report:
     """Compare a synthetic table with the real one; return a :class:`Report`.
 
     ``real`` is the table the model was trained on; ``holdout``, real rows it
-    never saw, lets the privacy section tell memorising from generalising.
+    never saw, lets the privacy section tell memorising from generalising and
+    is the test set of the utility section, which runs for a ``target`` column.
     Without ``metadata`` the column types are detected from the real table.
     Tables longer than ``max_rows`` (``MAX_PRIVACY_ROWS`` for distance
     metrics) are sampled with ``seed``, and the report says so.
@@ -75,12 +78,34 @@ def evaluate(
         notes.append(f"not compared (regenerated, never learned): {', '.join(skipped)}")
     columns = prepare(frames["real"], frames["synthetic"], meta)
     metrics, fidelity = fidelity_metrics(columns, rng)
-    detection, detection_score = detection_metrics(columns, rng, seed)
+    detection, detection_score = detection_metrics(frames["real"], frames["synthetic"], meta, seed)
     if max(len(frames["real"]), len(frames["synthetic"])) > MAX_DETECTION_ROWS:
         notes.append(f"the detection classifier read at most {MAX_DETECTION_ROWS:,} rows per table")
     privacy, privacy_score = _privacy(frames, meta, rng, notes)
     scores = {"fidelity": fidelity, "detection": detection_score, "privacy": privacy_score}
-    return Report(metrics=metrics + detection + privacy, scores=scores, notes=notes)
+    metrics += detection + privacy
+    if target is not None:
+        _check_target(target, meta)
+        if "holdout" in frames:
+            utility, scores["utility"] = utility_metrics(
+                frames["real"], frames["synthetic"], frames["holdout"], meta, target, seed
+            )
+            metrics += utility
+        else:
+            notes.append("ML utility needs a holdout of real rows to test on; none was given")
+    return Report(metrics=metrics, scores=scores, notes=notes)
+
+
+def _check_target(target: str, meta: Metadata) -> None:
+    if target not in meta.columns:
+        raise InvalidDataError(
+            f"target {target!r} is not a column; the columns are: {', '.join(meta.columns)}"
+        )
+    if not meta.columns[target].modelled:
+        raise InvalidDataError(
+            f"target {target!r} is a regenerated {meta.columns[target].type} column, never "
+            "learned; choose a numeric, category, boolean or date column"
+        )
 
 
 def _privacy(

@@ -17,37 +17,15 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.inspection import permutation_importance
 from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test_split
 
-from simulacra.evaluate.fidelity import Prepared
+from simulacra.evaluate._matrix import model_matrix
 from simulacra.evaluate.report import Metric
+from simulacra.metadata import Metadata
 
 __all__ = ["MAX_DETECTION_ROWS", "detection_metrics"]
 
 MAX_DETECTION_ROWS = 5_000  # rows of each table the classifier sees (seeded sample)
 MAX_LEVELS = 250  # category codes the classifier keeps per column; rarer ones share one code
 TOP_COLUMNS = 5
-
-
-def _features(columns: list[Prepared], real_rows: np.ndarray, synth_rows: np.ndarray) -> tuple:
-    """Both tables' columns stacked (real first) as floats, and which columns are categories."""
-    data, categorical = {}, []
-    for col in columns:
-        if col.numeric:
-            data[col.name] = np.r_[
-                col.real.to_numpy()[real_rows], col.synthetic.to_numpy()[synth_rows]
-            ]
-            categorical.append(False)
-            continue
-        labels = pd.concat(
-            [col.real.iloc[real_rows], col.synthetic.iloc[synth_rows]], ignore_index=True
-        )
-        counts = labels.value_counts()
-        keep = counts.index[:MAX_LEVELS]
-        codes = pd.Index(keep).get_indexer(labels).astype(float)
-        codes[(codes < 0) & labels.notna().to_numpy()] = len(keep)  # the rarest levels, pooled
-        codes[labels.isna().to_numpy()] = np.nan
-        data[col.name] = codes
-        categorical.append(True)
-    return pd.DataFrame(data), np.array(categorical)
 
 
 def _auc(x: pd.DataFrame, y: np.ndarray, categorical: np.ndarray, seed: int, folds: int) -> float:
@@ -78,15 +56,16 @@ def _telling_columns(
 
 
 def detection_metrics(
-    columns: list[Prepared], rng: np.random.Generator, seed: int
+    real: pd.DataFrame, synthetic: pd.DataFrame, metadata: Metadata, seed: int
 ) -> tuple[list[Metric], float]:
     """The classifier's AUC on all columns, the most telling columns, and the section score."""
-    if not columns:
+    learned = [n for n, c in metadata.columns.items() if c.modelled]
+    if not learned:
         return [], float("nan")
-    rows = min(len(columns[0].real), len(columns[0].synthetic), MAX_DETECTION_ROWS)
-    real_rows = rng.choice(len(columns[0].real), rows, replace=False)
-    synth_rows = rng.choice(len(columns[0].synthetic), rows, replace=False)
-    x, categorical = _features(columns, real_rows, synth_rows)
+    rows = min(len(real), len(synthetic), MAX_DETECTION_ROWS)
+    sides = [f.sample(rows, random_state=seed).reset_index(drop=True) for f in (real, synthetic)]
+    (real_x, synth_x), categorical = model_matrix(sides, metadata, learned)
+    x = pd.concat([real_x, synth_x], ignore_index=True)
     y = np.r_[np.zeros(rows), np.ones(rows)]
     folds = int(min(5, max(2, rows // 10)))
     auc = _auc(x, y, categorical, seed, folds)

@@ -45,6 +45,8 @@ SECTION_MEANING = {
     "(1 = indistinguishable statistics)",
     "detection": "how hard it is for a classifier to tell synthetic rows from real ones "
     "(1 = no better than a coin, 0 = every row gives itself away)",
+    "utility": "how well a model trained on the copy does on real data, against one "
+    "trained on the real data (1 = as well)",
     "privacy": "how little the copy reveals about its training rows: the weakest of "
     "its copy, distance and membership-attack scores (1 = no sign of leakage)",
 }
