@@ -208,7 +208,9 @@ def evaluate(
     """Score how closely a synthetic table matches the real one."""
     bars = _parse_bars(fail_under)
     with _status(quiet, "evaluating"):
-        report = simulacra.evaluate(real, synthetic, holdout=holdout, metadata=metadata, seed=seed)
+        report = simulacra.evaluate(
+            real, synthetic, holdout=holdout, metadata=metadata, target=target, seed=seed
+        )
     if json_out is not None:
         report.to_json(json_out)
     if not quiet:
