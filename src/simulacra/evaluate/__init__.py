@@ -68,11 +68,9 @@ def evaluate(
     rng = np.random.default_rng(seed)
     notes = []
     for role, frame in frames.items():
+        frames[role] = _cap(frame, max_rows, rng)
         if len(frame) > max_rows:
-            frames[role] = frame.sample(max_rows, random_state=rng).reset_index(drop=True)
             notes.append(f"{role} table: {max_rows:,} of {len(frame):,} rows sampled (seed {seed})")
-        else:
-            frames[role] = frame.reset_index(drop=True)
     skipped = [n for n, c in meta.columns.items() if not c.modelled]
     if skipped:
         notes.append(f"not compared (regenerated, never learned): {', '.join(skipped)}")
@@ -136,9 +134,10 @@ def _privacy(
 
 
 def _cap(frame: pd.DataFrame, rows: int, rng: np.random.Generator) -> pd.DataFrame:
-    if len(frame) <= rows:
-        return frame
-    return frame.sample(rows, random_state=rng).reset_index(drop=True)
+    """At most ``rows`` rows of ``frame`` (a seeded sample when it is longer), indexed from 0."""
+    if len(frame) > rows:
+        frame = frame.sample(rows, random_state=rng)
+    return frame.reset_index(drop=True)
 
 
 def _row_keys(frame: pd.DataFrame, columns: list[str]) -> pd.Series:

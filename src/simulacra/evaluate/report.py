@@ -31,13 +31,6 @@ class Metric:
     low: float = 0.0
     high: float = 1.0
 
-    def score(self) -> float:
-        """The value on a 0 (worst) .. 1 (best) scale."""
-        span = self.high - self.low
-        share = (self.value - self.low) / span if span else 1.0
-        share = min(max(share, 0.0), 1.0)
-        return share if self.higher_is_better else 1.0 - share
-
 
 # What the section scores mean, for the summary.
 SECTION_MEANING = {

@@ -34,7 +34,7 @@ class PiiGenerator:
         self.kind = kind
         self.locale = locale or "en_US"
         self.mean_chars_ = 80
-        self._pools: dict[tuple[int, str], tuple[_strings.Part, pa.StringArray]] = {}
+        self._pools: dict[tuple[int, str], pa.StringArray] = {}
 
     def fit(self, values: pd.Series) -> Self:
         if self.kind in ("text", "free_text"):
@@ -53,7 +53,7 @@ class PiiGenerator:
         fake.seed_instance(key)
         return fake
 
-    def _pool(self, what: str, key: int) -> tuple[_strings.Part, pa.StringArray]:
+    def _pool(self, what: str, key: int) -> pa.StringArray:
         cached = self._pools.get((key, what))
         if cached is None:
             fake = self._faker(key)
@@ -67,19 +67,18 @@ class PiiGenerator:
                 "text": lambda: fake.text(max_nb_chars=max(self.mean_chars_, 5)),
             }[what]
             size = POOL_SIZE if what != "text" else 512
-            values = [make() for _ in range(size)]
-            cached = (_strings.pool(values), pa.array(values, pa.string()))
+            cached = pa.array([make() for _ in range(size)], pa.string())
             if len(self._pools) > 16:  # one sampling run uses a handful of pools
                 self._pools.clear()
             self._pools[(key, what)] = cached
         return cached
 
     def _take(self, what: str, n: int, rng: np.random.Generator, key: int) -> pa.StringArray:
-        values = self._pool(what, key)[1]
+        values = self._pool(what, key)
         return values.take(rng.integers(0, len(values), n))
 
     def _pick(self, what: str, n: int, rng: np.random.Generator, key: int) -> _strings.Part:
-        part = self._pool(what, key)[0]
+        part = _strings.pool(self._pool(what, key).to_pylist())  # a byte grid to edit in place
         return _strings.take(part, rng.integers(0, len(part[1]), n))
 
     def generate(
