@@ -65,10 +65,22 @@ def test_report_is_data_with_declared_metrics(mixed):
     synth = simulacra.create("copula", seed=0).fit(mixed).sample(400)
     report = simulacra.evaluate(mixed, synth)
     for metric in report.metrics:
-        assert metric.section in ("fidelity", "detection", "privacy") and metric.meaning
+        assert metric.section in ("fidelity", "detection", "privacy", "validity")
+        assert metric.meaning
         assert metric.low <= metric.value <= metric.high or np.isnan(metric.value)
     data = json.loads(report.to_json())
     assert data["scores"]["fidelity"] == pytest.approx(report.scores["fidelity"])
+    assert [row["section"] for row in data["summary"]] == list(report.summary()["section"])
+    assert data["context"]["rows"] == {"real": 400, "synthetic": 400}
+    figures = data["figures"]
+    learned = [n for n, c in simulacra.Metadata.detect(mixed).columns.items() if c.modelled]
+    assert [d["column"] for d in figures["distributions"]] == learned
+    for figure in figures["distributions"]:
+        assert sum(figure["real"]) == pytest.approx(1.0)
+        assert sum(figure["synthetic"]) == pytest.approx(1.0)
+    numeric = figures["correlation"]["columns"]
+    assert "amount" in numeric and len(figures["correlation"]["real"]) == len(numeric)
+    assert figures["distance_to_closest_record"]["holdout"] is None
     names = {m["name"] for m in data["metrics"]}
     assert {
         "ks_complement",
@@ -151,7 +163,8 @@ def test_overlapping_holdout_is_warned_about(split):
     train, holdout = split
     overlapping = pd.concat([holdout, train.iloc[:100]], ignore_index=True)
     synth = simulacra.create("independent", seed=0).fit(train).sample(500)
-    report = simulacra.evaluate(train, synth, holdout=overlapping)
+    with pytest.warns(UserWarning, match="also appear in the training data"):
+        report = simulacra.evaluate(train, synth, holdout=overlapping)
     assert any("also appear in the training data" in n for n in report.notes)
 
 
@@ -160,7 +173,13 @@ def test_without_holdout_only_copy_metrics(split):
     synth = simulacra.create("independent", seed=0).fit(train).sample(500)
     report = simulacra.evaluate(train, synth)
     names = {m.name for m in report.metrics if m.section == "privacy"}
-    assert names == {"exact_copy_share", "near_copy_share", "median_distance_to_closest_record"}
+    assert names == {
+        "exact_copy_share",
+        "near_copy_share",
+        "median_distance_to_closest_record",
+        "median_nndr",
+        "singling_out_rate",
+    }
     assert any("no holdout" in n for n in report.notes)
 
 
@@ -235,3 +254,60 @@ def test_utility_target_checks(correlated_split):
     report = simulacra.evaluate(train, train, target="group")
     assert "utility" not in report.scores
     assert any("needs a holdout" in n for n in report.notes)
+
+
+def _attacks(family: str, train, holdout, **params):
+    synth = simulacra.create(family, seed=0, **params).fit(train).sample(1000)
+    report = simulacra.evaluate(train, synth, holdout=holdout, sensitive=["segment"])
+    return {m.name: m.value for m in report.metrics if m.section == "privacy"}
+
+
+def test_attacks_flag_a_bootstrap_and_pass_independent_marginals(split):
+    copied = _attacks("bootstrap", *split)
+    independent = _attacks("independent", *split)
+    # a copy of a training row gives its sensitive value away and singles its owner out
+    # (a resample holds about 63% of the training rows)
+    assert copied["attribute_inference_accuracy"] > 0.8
+    assert copied["attribute_inference_risk"] > 0.5
+    assert copied["singling_out_risk"] > 0.3
+    assert copied["median_nndr"] == 0.0
+    assert independent["attribute_inference_risk"] < 0.1
+    assert independent["singling_out_risk"] < 0.1
+    assert independent["median_nndr"] > 0.5
+
+
+def test_attack_risk_is_scaled_to_what_was_left_to_gain():
+    from simulacra.evaluate.privacy import _risk
+
+    assert _risk(0.9, 0.5) == pytest.approx(0.8)
+    assert _risk(0.4, 0.5) == 0.0
+    assert _risk(1.0, 1.0) == 0.0
+
+
+def test_mismatched_types_are_listed_and_can_be_skipped(mixed):
+    synth = simulacra.create("copula", seed=0).fit(mixed).sample(400)
+    synth["amount"] = "n/a"  # text where the real table has numbers
+    synth = synth.drop(columns=["group"])
+    with pytest.raises(InvalidDataError) as err:
+        simulacra.evaluate(mixed, synth)
+    text = str(err.value)
+    assert "'amount' of the synthetic table: 100% of values are not numbers" in text
+    assert "'group' is in the real table but not in the synthetic one" in text
+    assert "allow_mismatch" in text
+    report = simulacra.evaluate(mixed, synth, allow_mismatch=True)
+    compared = {c for m in report.metrics for c in m.columns}
+    assert "amount" not in compared and "group" not in compared and "count" in compared
+    assert any("only common columns" in n and "'amount'" in n for n in report.notes)
+
+
+def test_ledger_is_reported_and_checked(mixed):
+    spends = [
+        {"what": "amount histogram", "epsilon": 0.3, "mechanism": "laplace"},
+        {"what": "correlations", "epsilon": 0.7, "delta": 1e-6},
+    ]
+    report = simulacra.evaluate(mixed, mixed, ledger=spends)
+    assert [s["epsilon"] for s in report.ledger] == [0.3, 0.7]
+    assert any("epsilon 1, delta 1e-06" in n for n in report.notes)
+    assert json.loads(report.to_json())["ledger"][1]["what"] == "correlations"
+    with pytest.raises(InvalidDataError, match="ledger entry 0"):
+        simulacra.evaluate(mixed, mixed, ledger=[{"what": "x"}])

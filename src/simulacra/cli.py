@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -192,12 +193,30 @@ def evaluate(
     target: Annotated[
         str | None, typer.Option(help="Column to predict for ML utility (needs --holdout).")
     ] = None,
+    sensitive: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Sensitive column(s) such as sex or race, for the fairness section and "
+            "attribute-inference attacks; repeat or separate with commas."
+        ),
+    ] = None,
     metadata: Annotated[
         Path | None, typer.Option(help="Metadata JSON; detected from the real table if left out.")
     ] = None,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the full report as JSON here.")
     ] = None,
+    html_out: Annotated[
+        Path | None,
+        typer.Option("--html", help="Write the report as one self-contained HTML page here."),
+    ] = None,
+    allow_mismatch: Annotated[
+        bool,
+        typer.Option(
+            "--allow-mismatch",
+            help="Compare only the common, well-typed columns when the tables differ.",
+        ),
+    ] = False,
     fail_under: Annotated[
         str | None,
         typer.Option(help="Exit 1 when a section scores below its bar, e.g. fidelity=0.85."),
@@ -205,20 +224,31 @@ def evaluate(
     seed: Annotated[int, typer.Option(help="Seed for the metrics' sampling.", min=0)] = 0,
     quiet: Quiet = False,
 ) -> None:
-    """Score how closely a synthetic table matches the real one."""
+    """Score a synthetic table: fidelity, detection, utility, privacy, fairness, validity."""
     bars = _parse_bars(fail_under)
-    with _status(quiet, "evaluating"):
+    columns = [c.strip() for item in sensitive or [] for c in item.split(",") if c.strip()]
+    with _status(quiet, "evaluating"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the report's notes say the same
         report = simulacra.evaluate(
-            real, synthetic, holdout=holdout, metadata=metadata, target=target, seed=seed
+            real,
+            synthetic,
+            holdout=holdout,
+            metadata=metadata,
+            target=target,
+            sensitive=columns,
+            allow_mismatch=allow_mismatch,
+            seed=seed,
         )
     if json_out is not None:
         report.to_json(json_out)
+    if html_out is not None:
+        report.to_html(html_out)
     if not quiet:
         table = Table(title="evaluation")
         for head in ("section", "score", "verdict", "meaning"):
             table.add_column(head)
         for row in report.summary().itertuples(index=False):
-            table.add_row(row.section, f"{row.score:.3f}", row.verdict, row.meaning)
+            table.add_row(row.section, _score_text(row.score), row.verdict, row.meaning)
         Console(highlight=False).print(table)
         for note in report.notes:
             err.print(f"note: {note}")
@@ -232,6 +262,10 @@ def evaluate(
         raise typer.Exit(1)
 
 
+def _score_text(score: float) -> str:
+    return "—" if score != score else f"{score:.3f}"
+
+
 def _parse_bars(text: str | None) -> dict[str, float]:
     """``fidelity=0.85,privacy=0.5`` -> {"fidelity": 0.85, "privacy": 0.5}."""
     bars: dict[str, float] = {}
@@ -243,7 +277,9 @@ def _parse_bars(text: str | None) -> dict[str, float]:
             raise InvalidParameterError(
                 f"--fail-under {item!r} must look like section=number, e.g. fidelity=0.85"
             ) from None
-    known = {"fidelity", "detection", "privacy", "utility"}
+    from simulacra.evaluate.report import SECTION_ORDER
+
+    known = set(SECTION_ORDER)
     unknown = sorted(set(bars) - known)
     if unknown:
         raise InvalidParameterError(
@@ -279,15 +315,26 @@ def demo(
     model.save(out / "customers.simz")
     synth = model.sample(rows)
     simulacra.write_table(synth, out / "synthetic.csv")
-    report = simulacra.evaluate(real, synth, holdout=holdout, metadata=meta, seed=seed)
+    with _status(quiet, "evaluating the copy"):
+        report = simulacra.evaluate(
+            real,
+            synth,
+            holdout=holdout,
+            metadata=meta,
+            target="segment",
+            sensitive=["region"],
+            seed=seed,
+        )
     report.to_json(out / "report.json")
+    report.to_html(out / "report.html")
     if not quiet:
         _print_comparison(real, synth, meta)
         for row in report.summary().itertuples(index=False):
-            err.print(f"{row.section}: {row.score:.3f} ({row.verdict}) - {row.meaning}")
+            err.print(f"{row.section}: {_score_text(row.score)} ({row.verdict}) - {row.meaning}")
         err.print(
             f"\nwrote {real_path} (training rows), holdout.csv, customers.meta.json, "
-            f"customers.simz, synthetic.csv ({rows:,} rows) and report.json to {out}/"
+            f"customers.simz, synthetic.csv ({rows:,} rows), report.json and report.html "
+            f"to {out}/ (open report.html in a browser)"
         )
 
 

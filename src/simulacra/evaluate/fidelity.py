@@ -18,10 +18,13 @@ import pandas as pd
 from simulacra.evaluate.report import Metric
 from simulacra.metadata import Metadata
 
-__all__ = ["Prepared", "fidelity_metrics", "prepare"]
+__all__ = ["Prepared", "fidelity_figures", "fidelity_metrics", "prepare"]
 
 BINS = 10
 MAX_TRIPLES = 50
+PLOT_BINS = 20
+PLOT_LABELS = 12  # categories drawn per column; the rest share one bar
+MAX_HEATMAP_COLUMNS = 25
 
 
 @dataclass
@@ -32,6 +35,7 @@ class Prepared:
     numeric: bool
     real: pd.Series
     synthetic: pd.Series
+    kind: str = "categorical"  # the column type: numerical, datetime, categorical, boolean
 
 
 def prepare(real: pd.DataFrame, synthetic: pd.DataFrame, metadata: Metadata) -> list[Prepared]:
@@ -42,12 +46,12 @@ def prepare(real: pd.DataFrame, synthetic: pd.DataFrame, metadata: Metadata) -> 
             continue
         if col.type in ("numerical", "datetime"):
             pair = [as_number(df[name], col.format, col.type) for df in (real, synthetic)]
-            out.append(Prepared(name, True, *pair))
+            out.append(Prepared(name, True, *pair, kind=col.type))
         else:
             pair = [
                 df[name].astype(object).where(df[name].notna(), None) for df in (real, synthetic)
             ]
-            out.append(Prepared(name, False, *(p.map(_label) for p in pair)))
+            out.append(Prepared(name, False, *(p.map(_label) for p in pair), kind=col.type))
     return out
 
 
@@ -275,3 +279,59 @@ def fidelity_metrics(
 def _mean(values: list[float]) -> float:
     finite = [v for v in values if not np.isnan(v)]
     return float(np.mean(finite)) if finite else float("nan")
+
+
+# -------------------------------------------------------------------- figures
+def fidelity_figures(columns: list[Prepared]) -> dict[str, object]:
+    """The data behind the fidelity plots: a histogram per column, correlation matrices."""
+    figures: dict[str, object] = {"distributions": [_distribution(c) for c in columns]}
+    numeric = [c for c in columns if c.numeric][:MAX_HEATMAP_COLUMNS]
+    if len(numeric) >= 2:
+        figures["correlation"] = {
+            "columns": [c.name for c in numeric],
+            "real": _correlations([c.real for c in numeric]),
+            "synthetic": _correlations([c.synthetic for c in numeric]),
+        }
+    return figures
+
+
+def _distribution(col: Prepared) -> dict[str, object]:
+    """Shares of real and synthetic values per bin (numbers) or per label (categories)."""
+    if col.numeric:
+        real, synth = col.real.to_numpy(), col.synthetic.to_numpy()
+        present = np.concatenate([real[~np.isnan(real)], synth[~np.isnan(synth)]])
+        edges = np.histogram_bin_edges(present if len(present) else [0.0, 1.0], bins=PLOT_BINS)
+        shares = []
+        for values in (real, synth):
+            counts, _ = np.histogram(values[~np.isnan(values)], bins=edges)
+            shares.append(counts / max(counts.sum(), 1))
+        kind = "datetime" if col.kind == "datetime" else "numeric"
+        return {
+            "column": col.name,
+            "kind": kind,
+            "edges": edges,
+            "real": shares[0],
+            "synthetic": shares[1],
+        }
+    real = col.real.fillna("(missing)").value_counts(normalize=True)
+    synth = col.synthetic.fillna("(missing)").value_counts(normalize=True)
+    labels = list(real.index[:PLOT_LABELS])
+    rest = [label for label in real.index.union(synth.index) if label not in labels]
+    real_shares = [float(real.get(label, 0.0)) for label in labels]
+    synth_shares = [float(synth.get(label, 0.0)) for label in labels]
+    if rest:
+        labels.append(f"{len(rest)} more")
+        real_shares.append(float(real.reindex(rest).fillna(0.0).sum()))
+        synth_shares.append(float(synth.reindex(rest).fillna(0.0).sum()))
+    return {
+        "column": col.name,
+        "kind": "categorical",
+        "labels": labels,
+        "real": real_shares,
+        "synthetic": synth_shares,
+    }
+
+
+def _correlations(series: list[pd.Series]) -> np.ndarray:
+    """Pairwise-complete Pearson correlations (NaN where a column is constant)."""
+    return pd.concat(series, axis=1, ignore_index=True).corr().to_numpy()

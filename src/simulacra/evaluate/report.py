@@ -1,8 +1,9 @@
 """The evaluation report as data: metrics that declare what they mean, grouped in sections.
 
 Every metric says its name, section, direction (is higher better?), bounds
-and a one-line meaning; renderers (the summary table, JSON, later HTML) only
-read this data.
+and a one-line meaning; figures hold the aggregated data behind the plots
+(histograms, correlation matrices). Renderers (the summary table, JSON, HTML)
+only read this data.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Metric:
     columns: tuple[str, ...] = ()
     low: float = 0.0
     high: float = 1.0
+    group: str | None = None  # the sensitive group a fairness metric is about
 
 
 # What the section scores mean, for the summary.
@@ -41,8 +43,13 @@ SECTION_MEANING = {
     "utility": "how well a model trained on the copy does on real data, against one "
     "trained on the real data (1 = as well)",
     "privacy": "how little the copy reveals about its training rows: the weakest of "
-    "its copy, distance and membership-attack scores (1 = no sign of leakage)",
+    "its copy, distance and attack scores (1 = no sign of leakage)",
+    "fairness": "whether the copy keeps every sensitive group represented and teaches "
+    "models no more unfair than the real data does (1 = as fair)",
+    "validity": "whether synthetic values are well formed: types, bounds, known "
+    "categories, unique keys (1 = every value valid)",
 }
+SECTION_ORDER = ("fidelity", "detection", "utility", "privacy", "fairness", "validity")
 
 
 @dataclass
@@ -52,6 +59,9 @@ class Report:
     metrics: list[Metric]
     scores: dict[str, float]
     notes: list[str] = field(default_factory=list)
+    figures: dict[str, Any] = field(default_factory=dict)
+    ledger: list[dict[str, Any]] = field(default_factory=list)
+    context: dict[str, Any] = field(default_factory=dict)
 
     def of(self, name: str, section: str | None = None) -> list[Metric]:
         return [m for m in self.metrics if m.name == name and section in (None, m.section)]
@@ -65,19 +75,28 @@ class Report:
                 "verdict": _verdict(score),
                 "meaning": SECTION_MEANING.get(name, ""),
             }
-            for name, score in self.scores.items()
+            for name, score in sorted(self.scores.items(), key=_section_rank)
         ]
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data; a value that could not be measured is ``None``."""
+        summary = self.summary()
+        summary["score"] = summary["score"].astype(object)
         return {
+            "title": "Evaluation report",
+            "context": self.context,
+            "summary": [
+                {k: _finite(v) for k, v in row.items()} for row in summary.to_dict("records")
+            ],
             "scores": {k: _finite(v) for k, v in self.scores.items()},
             "notes": self.notes,
             "metrics": [
                 {**asdict(m), "value": _finite(m.value), "columns": list(m.columns)}
                 for m in self.metrics
             ],
+            "ledger": self.ledger,
+            "figures": _plain(self.figures),
         }
 
     def to_json(self, path: str | Path | None = None) -> str:
@@ -87,6 +106,33 @@ class Report:
 
             atomic_write_text(Path(path), text)
         return text
+
+    def to_html(self, path: str | Path | None = None) -> str:
+        """One self-contained HTML page (no network needed to open it) for this report."""
+        from simulacra.evaluate.html import render_html
+
+        page = render_html(self.to_dict())
+        if path is not None:
+            from simulacra.io import atomic_write_text
+
+            atomic_write_text(Path(path), page)
+        return page
+
+
+def _section_rank(item: tuple[str, float]) -> int:
+    name = item[0]
+    return SECTION_ORDER.index(name) if name in SECTION_ORDER else len(SECTION_ORDER)
+
+
+def _plain(value: Any) -> Any:
+    """Figures as JSON-ready data: arrays become lists, non-finite numbers ``None``."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "tolist"):
+        return _plain(value.tolist())
+    return _finite(value)
 
 
 def _verdict(score: float) -> str:

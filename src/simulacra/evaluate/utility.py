@@ -12,6 +12,7 @@ does the copy teach the same features?
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -24,9 +25,20 @@ from simulacra.evaluate._matrix import model_matrix
 from simulacra.evaluate.report import Metric
 from simulacra.metadata import Metadata
 
-__all__ = ["MAX_UTILITY_ROWS", "utility_metrics"]
+__all__ = ["MAX_UTILITY_ROWS", "Predictions", "utility_metrics"]
 
 MAX_UTILITY_ROWS = 20_000  # rows each model trains on (seeded sample)
+
+
+@dataclass
+class Predictions:
+    """Both models' predictions on the holdout rows they were scored on (for fairness)."""
+
+    holdout: pd.DataFrame
+    truth: np.ndarray
+    trtr: np.ndarray
+    tstr: np.ndarray
+    classify: bool
 
 
 def utility_metrics(
@@ -37,7 +49,8 @@ def utility_metrics(
     target: str,
     seed: int,
 ) -> tuple[list[Metric], float]:
-    """TSTR next to TRTR for ``target``, importance agreement, and the section score."""
+    """TSTR next to TRTR for ``target``, importance agreement, the section score, and
+    both models' predictions on the holdout."""
     features = [n for n, c in metadata.columns.items() if c.modelled and n != target]
     kind = metadata.columns[target].type
     classify = kind in ("categorical", "boolean")
@@ -52,13 +65,14 @@ def utility_metrics(
     measure = (
         "roc_auc" if classify and len(np.unique(ys[2])) == 2 else ("accuracy" if classify else "r2")
     )
-    results = {}
+    results, predicted = {}, {}
     for name, x, y in (("trtr", xs[0], ys[0]), ("tstr", xs[1], ys[1])):
         model = _model(classify, categorical, seed).fit(x, y)
         results[name] = (
             _score(model, xs[2], ys[2], measure),
             _importance(model, xs[2], ys[2], measure, seed),
         )
+        predicted[name] = model.predict(xs[2])
     (trtr, imp_real), (tstr, imp_synth) = results["trtr"], results["tstr"]
     agreement = float(spearmanr(imp_real, imp_synth).statistic) if len(features) > 1 else 1.0
     label = {"roc_auc": "ROC AUC", "accuracy": "accuracy", "r2": "R²"}[measure]
@@ -98,7 +112,8 @@ def utility_metrics(
         "r2": 0.0,
     }[measure]
     ratio = (tstr - floor) / (trtr - floor) if trtr > floor else float("nan")
-    return metrics, float(np.clip(ratio, 0.0, 1.0))
+    predictions = Predictions(frames[2], ys[2], predicted["trtr"], predicted["tstr"], classify)
+    return metrics, float(np.clip(ratio, 0.0, 1.0)), predictions
 
 
 def _targets(frames: list[pd.DataFrame], target: str, classify: bool, meta: Metadata) -> list:

@@ -1,0 +1,103 @@
+"""Validity: is every synthetic value well formed by the metadata's rules?
+
+Per column, the share of (non-missing) synthetic values that are valid:
+
+- type: numbers parse as numbers (whole numbers for integer columns), dates
+  parse in the column's format, booleans are one of the two labels;
+- bounds: numbers and dates within the declared min and max (the real range
+  when none are declared);
+- categories: labels the real data has, or the pooled rare label;
+- keys: id columns (the primary key among them) hold no repeated value.
+
+The section score is the lowest of these shares: one broken column is enough
+to make a copy unusable.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from simulacra.evaluate.fidelity import as_number
+from simulacra.evaluate.report import Metric
+from simulacra.metadata import Column, Metadata
+from simulacra.transforms.categorical import RARE_LABEL
+
+__all__ = ["validity_metrics"]
+
+
+def validity_metrics(
+    real: pd.DataFrame, synthetic: pd.DataFrame, metadata: Metadata
+) -> tuple[list[Metric], float]:
+    """Every validity metric and the section score."""
+    metrics: list[Metric] = []
+    for name, col in metadata.columns.items():
+        values = synthetic[name][synthetic[name].notna()]
+        if col.type in ("numerical", "datetime"):
+            metrics += _numeric(name, col, real[name], values)
+        elif col.type == "categorical":
+            known = {str(v) for v in (col.categories or [])} | {RARE_LABEL}
+            known |= set(real[name].dropna().map(str))
+            metrics.append(
+                _share(
+                    "known_category_share",
+                    name,
+                    values.map(str).isin(known),
+                    "share of values that are categories of the real data",
+                )
+            )
+        elif col.type == "boolean":
+            labels = {True, False, col.true_label, col.false_label} - {None}
+            labels |= set(real[name].dropna())
+            metrics.append(
+                _share(
+                    "type_valid_share",
+                    name,
+                    values.isin(list(labels)),
+                    "share of values that are one of the column's two labels",
+                )
+            )
+        elif col.type == "id":
+            unique = values.nunique() / len(values) if len(values) else float("nan")
+            metrics.append(
+                Metric(
+                    "key_uniqueness",
+                    "validity",
+                    float(unique),
+                    True,
+                    "share of distinct values among the key's values (1 = no repeats)",
+                    (name,),
+                )
+            )
+    scores = [m.value for m in metrics if not np.isnan(m.value)]
+    return metrics, float(min(scores)) if scores else float("nan")
+
+
+def _numeric(name: str, col: Column, real: pd.Series, values: pd.Series) -> list[Metric]:
+    number = as_number(values, col.format, col.type)
+    parsed = number.notna()
+    if col.type == "numerical" and col.integer:
+        parsed &= np.isclose(number, np.round(number)) | number.isna()
+    bounds = [col.min, col.max]
+    known = as_number(real, col.format, col.type).dropna()
+    for i, (declared, fallback) in enumerate(zip(bounds, (known.min(), known.max()), strict=True)):
+        if declared is None:
+            bounds[i] = fallback
+        elif col.type == "datetime":
+            bounds[i] = as_number(pd.Series([pd.Timestamp(declared)]), None, "datetime")[0]
+    inside = (number >= bounds[0]) & (number <= bounds[1])
+    kind = "whole numbers" if col.integer else "numbers" if col.type == "numerical" else "dates"
+    return [
+        _share("type_valid_share", name, parsed, f"share of values that read as {kind}"),
+        _share(
+            "within_bounds_share",
+            name,
+            inside[parsed],
+            "share of values within the declared (or real) minimum and maximum",
+        ),
+    ]
+
+
+def _share(metric: str, name: str, valid: pd.Series, meaning: str) -> Metric:
+    value = float(valid.mean()) if len(valid) else float("nan")
+    return Metric(metric, "validity", value, True, meaning, (name,))
