@@ -32,6 +32,7 @@ def test_demo_writes_its_files(tmp_path):
         "customers.simz",
         "synthetic.csv",
         "report.json",
+        "report.html",
         "holdout.csv",
     }
     synth = pd.read_csv(folder / "synthetic.csv")
@@ -42,6 +43,9 @@ def test_demo_writes_its_files(tmp_path):
     assert "real vs synthetic" in result.stderr and "fidelity: 0.9" in result.stderr
     scores = json.loads((folder / "report.json").read_text())["scores"]
     assert scores["fidelity"] > 0.9 and scores["privacy"] > 0.8 and scores["detection"] > 0.5
+    assert scores["utility"] > 0.7 and scores["fairness"] > 0.8 and scores["validity"] == 1.0
+    page = (folder / "report.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and 'id="summary"' in page
 
 
 def test_evaluate_gates_on_a_bar(tmp_path):
@@ -79,6 +83,47 @@ def test_evaluate_gates_on_a_bar(tmp_path):
     assert "utility" in useful.stdout
     unknown = run(*args, "--fail-under", "vibes=0.5", cwd=tmp_path)
     assert unknown.returncode == 1 and "unknown section" in unknown.stderr
+
+
+def test_evaluate_fairness_html_and_mismatch(tmp_path):
+    run("demo", "-q", cwd=tmp_path)
+    synth = pd.read_csv(tmp_path / "simulacra-demo" / "synthetic.csv")
+    synth.drop(columns=["orders"]).to_csv(tmp_path / "fewer.csv", index=False)
+    args = ["evaluate", "--real", "simulacra-demo/customers.csv", "--synthetic"]
+    fair = run(
+        *args,
+        "simulacra-demo/synthetic.csv",
+        "--holdout",
+        "simulacra-demo/holdout.csv",
+        "--target",
+        "segment",
+        "--sensitive",
+        "region,is_active",
+        "--html",
+        "r.html",
+        "--json",
+        "r.json",
+        "--fail-under",
+        "fairness=0.5,validity=1",
+        cwd=tmp_path,
+    )
+    assert fair.returncode == 0, fair.stderr
+    assert "fairness" in fair.stdout and "validity" in fair.stdout
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["context"]["sensitive"] == ["region", "is_active"]
+    assert {"region", "is_active"} <= {
+        m["columns"][0] for m in data["metrics"] if m["name"] == "attribute_inference_risk"
+    }
+    assert 'data-chart="representation"' in (tmp_path / "r.html").read_text()
+    mismatch = run(*args, "fewer.csv", cwd=tmp_path)
+    assert mismatch.returncode == 1
+    assert "'orders' is in the real table but not in the synthetic one" in mismatch.stderr
+    assert "--allow-mismatch" in mismatch.stderr and "Traceback" not in mismatch.stderr
+    allowed = run(*args, "fewer.csv", "--allow-mismatch", cwd=tmp_path)
+    assert allowed.returncode == 0, allowed.stderr
+    assert "only common columns" in allowed.stderr
+    many = run(*args, "simulacra-demo/synthetic.csv", "--sensitive", "income", cwd=tmp_path)
+    assert many.returncode == 1 and "levels" in many.stderr and "bin it" in many.stderr
 
 
 def test_detect_fit_sample_list(tmp_path):
