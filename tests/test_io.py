@@ -347,3 +347,10 @@ def test_output_path_that_is_a_folder(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="folder"):
         simulacra.write_table(_frame(), folder)
     assert os.listdir(folder) == []
+
+
+def test_written_files_get_the_usual_permissions(tmp_path: Path) -> None:
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    simulacra.write_table(pd.DataFrame({"a": [1]}), tmp_path / "out.csv")
+    assert (tmp_path / "out.csv").stat().st_mode == plain.stat().st_mode
