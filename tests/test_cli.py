@@ -124,6 +124,12 @@ def test_evaluate_fairness_html_and_mismatch(tmp_path):
     assert "only common columns" in allowed.stderr
     many = run(*args, "simulacra-demo/synthetic.csv", "--sensitive", "income", cwd=tmp_path)
     assert many.returncode == 1 and "levels" in many.stderr and "bin it" in many.stderr
+    (tmp_path / "ledger.json").write_text('[{"what": "age histogram", "epsilon": 0.5}]')
+    spent = run(*args, "simulacra-demo/synthetic.csv", "--ledger", "ledger.json", cwd=tmp_path)
+    assert spent.returncode == 0 and "epsilon 0.5" in spent.stderr
+    (tmp_path / "bad.json").write_text("{not json")
+    bad = run(*args, "simulacra-demo/synthetic.csv", "--ledger", "bad.json", cwd=tmp_path)
+    assert bad.returncode == 1 and "bad.json: cannot read the ledger" in bad.stderr
 
 
 def test_detect_fit_sample_list(tmp_path):

@@ -311,3 +311,11 @@ def test_ledger_is_reported_and_checked(mixed):
     assert json.loads(report.to_json())["ledger"][1]["what"] == "correlations"
     with pytest.raises(InvalidDataError, match="ledger entry 0"):
         simulacra.evaluate(mixed, mixed, ledger=[{"what": "x"}])
+
+
+def test_attribute_inference_compares_numbers_by_value(split):
+    train, holdout = split
+    copied = train.assign(orders=train["orders"].astype(float))  # 3 and 3.0 are one value
+    report = simulacra.evaluate(train, copied, holdout=holdout, sensitive=["orders"])
+    assert report.of("attribute_inference_accuracy")[0].value == 1.0
+    assert report.of("attribute_inference_risk")[0].value > 0.9

@@ -8,6 +8,7 @@ usage error.
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 import warnings
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 import simulacra
-from simulacra.errors import InvalidParameterError, SimulacraError
+from simulacra.errors import InputError, InvalidParameterError, SimulacraError
 
 app = typer.Typer(
     name="simulacra",
@@ -210,6 +211,13 @@ def evaluate(
         Path | None,
         typer.Option("--html", help="Write the report as one self-contained HTML page here."),
     ] = None,
+    ledger: Annotated[
+        Path | None,
+        typer.Option(
+            help="JSON list of the differential-privacy spends of the model that made the copy "
+            '([{"what": ..., "epsilon": ..., "delta": ...}]), shown in the privacy section.'
+        ),
+    ] = None,
     allow_mismatch: Annotated[
         bool,
         typer.Option(
@@ -236,6 +244,7 @@ def evaluate(
             metadata=metadata,
             target=target,
             sensitive=columns,
+            ledger=_read_ledger(ledger),
             allow_mismatch=allow_mismatch,
             seed=seed,
         )
@@ -260,6 +269,18 @@ def evaluate(
     if failed:
         err.print(f"below the bar: {'; '.join(failed)}")
         raise typer.Exit(1)
+
+
+def _read_ledger(path: Path | None) -> list[Any] | None:
+    if path is None:
+        return None
+    try:
+        spends = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read the ledger as JSON ({exc})") from None
+    if not isinstance(spends, list):
+        raise InputError(f"{path}: the ledger must be a JSON list of spends")
+    return spends
 
 
 def _score_text(score: float) -> str:

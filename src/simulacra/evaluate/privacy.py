@@ -35,7 +35,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from simulacra.evaluate.fidelity import as_number
 from simulacra.evaluate.report import Metric
-from simulacra.metadata import Metadata
+from simulacra.metadata import Column, Metadata
 
 __all__ = ["MAX_PRIVACY_ROWS", "attack_metrics", "embed", "privacy_metrics"]
 
@@ -195,7 +195,7 @@ def attack_metrics(
         embedded = embed(frames, metadata, exclude=(column,))
         if embedded[0].shape[1] == 0:
             continue
-        labels = [f[column].astype(object).where(f[column].notna(), None).map(str) for f in frames]
+        labels = [_labels(f[column], metadata.columns[column]) for f in frames]
         _, nearest = _neighbours(embedded[1], np.vstack([embedded[0], *embedded[2:]]))
         guesses = labels[1].to_numpy()[nearest[:, 0]]
         right = guesses == np.concatenate(
@@ -254,6 +254,13 @@ def attack_metrics(
             )
             parts.append(1.0 - risk)
     return metrics, parts
+
+
+def _labels(values: pd.Series, col: Column) -> pd.Series:
+    """Values as comparable text: numbers by value (3 and 3.0 alike), missing as one label."""
+    if col.type in ("numerical", "datetime"):
+        values = as_number(values, col.format, col.type)
+    return values.astype(object).where(values.notna(), None).map(str).reset_index(drop=True)
 
 
 def _cells(frames: list[pd.DataFrame], metadata: Metadata) -> np.ndarray:
