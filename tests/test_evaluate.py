@@ -319,3 +319,28 @@ def test_attribute_inference_compares_numbers_by_value(split):
     report = simulacra.evaluate(train, copied, holdout=holdout, sensitive=["orders"])
     assert report.of("attribute_inference_accuracy")[0].value == 1.0
     assert report.of("attribute_inference_risk")[0].value > 0.9
+
+
+def test_bad_ledger_values_and_tiny_tables_are_errors(mixed):
+    with pytest.raises(InvalidDataError, match="finite 'epsilon' above 0"):
+        simulacra.evaluate(mixed, mixed, ledger=[{"what": "x", "epsilon": "nan"}])
+    with pytest.raises(InvalidDataError, match="finite 'epsilon' above 0"):
+        simulacra.evaluate(mixed, mixed, ledger=[{"what": "x", "epsilon": -3}])
+    with pytest.raises(InvalidDataError, match="synthetic table has only 1 row"):
+        simulacra.evaluate(mixed, mixed.iloc[:1])
+
+
+def test_dates_with_changing_offsets_are_read():
+    stamps = pd.date_range("2024-03-20", periods=40, freq="D", tz="Europe/Paris")
+    real = pd.DataFrame({"t": stamps, "v": np.arange(40.0)})
+    synth = real.assign(t=stamps.strftime("%Y-%m-%d %H:%M:%S%z"))  # +0100 and +0200
+    report = simulacra.evaluate(real, synth)
+    assert report.of("ks_complement")[0].columns == ("t",)
+    assert report.of("ks_complement")[0].value == 1.0
+
+
+def test_a_small_holdout_does_not_hide_copies(split):
+    train, holdout = split
+    synth = simulacra.create("bootstrap", seed=0).fit(train).sample(1000)
+    report = simulacra.evaluate(train, synth, holdout=holdout.iloc[:20])
+    assert report.of("exact_copy_share")[0].value > 0.95

@@ -23,7 +23,8 @@ def test_group_rates_known_values():
     (gap, error), _ = _group_rates(
         values, values + np.array([0, 0, 2, 2]), np.array([0, 0, 1, 1]), False
     )
-    assert gap == pytest.approx(0.2) and error == pytest.approx(0.2)
+    # group 1 predicts 2 and 12 for 0 and 10: as shares of the range, clipped, 0.2 and 1.0
+    assert gap == pytest.approx(0.1) and error == pytest.approx(0.1)
 
 
 @pytest.fixture
@@ -63,7 +64,7 @@ def test_a_missing_group_shows_in_representation(loans):
         1 - (loans["sex"] == "F").mean(), abs=1e-9
     )
     shares = {m.group: m.value for m in report.of("group_share_difference")}
-    assert shares["F"] == pytest.approx(-(loans["sex"] == "F").mean())
+    assert shares["F"] == pytest.approx((loans["sex"] == "F").mean())
     assert report.scores["fairness"] < 0.6
     assert any("needs a target and a holdout" in n for n in report.notes)
     figure = report.to_dict()["figures"]["representation"][0]
@@ -87,3 +88,22 @@ def test_sensitive_column_checks(loans):
     levels = loans.assign(band=(loans["income"] // 1).astype(int))
     with pytest.raises(InvalidDataError, match=r"'band' has \d+ levels.*bin it"):
         simulacra.evaluate(levels, levels, sensitive="band")
+
+
+def test_a_biased_regression_copy_scores_within_bounds(loans):
+    train, holdout = loans.iloc[:3000].reset_index(drop=True), loans.iloc[3000:]
+    biased = train.assign(income=np.where(train["sex"] == "M", 5000.0, 0.0))
+    report = simulacra.evaluate(train, biased, holdout=holdout, target="income", sensitive="sex")
+    assert 0.0 <= report.scores["fairness"] < 0.2
+    for metric in report.metrics:
+        if metric.section == "fairness":
+            assert metric.low <= metric.value <= metric.high, metric
+
+
+def test_numbers_read_as_int_or_float_are_one_group():
+    real = pd.DataFrame({"flag": [0, 1] * 50, "x": np.arange(100.0)})
+    synth = real.assign(flag=real["flag"].astype(float))
+    synth.loc[0, "flag"] = np.nan  # an int column with a gap reads as floats
+    report = simulacra.evaluate(real, synth, sensitive="flag")
+    assert report.of("representation_similarity")[0].value > 0.98
+    assert report.scores["validity"] == 1.0

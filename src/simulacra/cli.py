@@ -262,7 +262,7 @@ def evaluate(
         for note in report.notes:
             err.print(f"note: {note}")
     failed = [
-        f"{k} {report.scores.get(k, float('nan')):.3f} < {v}"
+        f"{k} {_score_text(report.scores.get(k, float('nan'))).replace('—', 'not measured')} < {v}"
         for k, v in bars.items()
         if not report.scores.get(k, float("nan")) >= v
     ]

@@ -69,8 +69,13 @@ def evaluate(
     if holdout is not None:
         frames["holdout"] = read_table(holdout)
     for role, frame in frames.items():
-        if len(frame) == 0:
-            raise InvalidDataError(f"the {role} table has no rows; nothing to evaluate")
+        if len(frame) < 2:
+            source = {"real": real, "synthetic": synthetic, "holdout": holdout}[role]
+            where = f" ({source})" if isinstance(source, (str, Path)) else ""
+            has = "no rows" if len(frame) == 0 else "only 1 row"
+            raise InvalidDataError(
+                f"the {role} table{where} has {has}; evaluation needs at least 2 rows"
+            )
     if metadata is None:
         meta = Metadata.detect(frames["real"])
     elif isinstance(metadata, Metadata):
@@ -126,6 +131,13 @@ def evaluate(
             frames["real"], frames["synthetic"], sensitive, predictions
         )
         metrics += fairness
+        compared = {m.columns[0] for m in fairness if m.name.endswith("_gap_tstr")}
+        compared |= {m.columns[0] for m in fairness if m.name.endswith("_difference_tstr")}
+        if predictions is not None and (lacking := [c for c in sensitive if c not in compared]):
+            notes.append(
+                f"model fairness was not compared for {', '.join(lacking)}: it needs at "
+                "least two groups with 10 or more holdout rows each"
+            )
         if predictions is None:
             notes.append(
                 "fairness of models trained on the copy needs a target and a holdout; "
@@ -169,10 +181,12 @@ def _privacy(
             )
             notes.append(message)
             warnings.warn(message, UserWarning, stacklevel=3)
-        size = min(len(train), len(hold), MAX_PRIVACY_ROWS)
-        train, hold = _cap(train, size, rng), _cap(hold, size, rng)
+    train = _cap(train, MAX_PRIVACY_ROWS, rng)
+    chosen = None  # training rows as many as the holdout's, for the comparisons with it
+    if hold is not None:
+        hold = _cap(hold, len(train), rng)
+        chosen = np.sort(rng.choice(len(train), len(hold), replace=False))
     else:
-        train = _cap(train, MAX_PRIVACY_ROWS, rng)
         notes.append(
             "no holdout given: membership inference and train-vs-holdout distances "
             "were not measured"
@@ -182,9 +196,13 @@ def _privacy(
         notes.append(f"privacy distances read at most {MAX_PRIVACY_ROWS:,} rows per table")
     tables = [t for t in (train, synth, hold) if t is not None]
     embedded = embed(tables, meta)
-    metrics, parts, figure = privacy_metrics(
-        embedded[0], embedded[1], embedded[2] if hold is not None else None
-    )
+    if embedded[0].shape[1] == 0:
+        return [], float("nan"), {}
+    if hold is None:
+        metrics, parts, figure = privacy_metrics(embedded[0], embedded[1], None)
+    else:
+        metrics, parts, figure = privacy_metrics(*embedded, members=embedded[0][chosen])
+        tables[0] = train.iloc[chosen].reset_index(drop=True)
     attacks, attack_parts = attack_metrics(tables, meta, sensitive, rng)
     return metrics + attacks, float(min(parts + attack_parts)), figure
 
@@ -200,10 +218,12 @@ def _ledger(ledger: Sequence[Mapping[str, Any]] | None, notes: list[str]) -> lis
                 "epsilon": float(entry["epsilon"]),
                 "delta": float(entry.get("delta", 0.0)),
             }
+            if not (0 < spend["epsilon"] < float("inf") and 0 <= spend["delta"] < 1):
+                raise ValueError("out of range")
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidDataError(
-                f"ledger entry {i} ({entry!r}) needs 'what' and a numeric 'epsilon' "
-                "(and optionally 'delta' and 'mechanism')"
+                f"ledger entry {i} ({entry!r}) needs 'what' and a finite 'epsilon' above 0 "
+                "(and optionally 'delta' in [0, 1) and 'mechanism')"
             ) from exc
         spends.append(spend)
     if spends:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from simulacra.evaluate.fidelity import as_number
+from simulacra.evaluate.fidelity import as_labels, as_number
 from simulacra.metadata import Metadata
 
 MAX_LEVELS = 250  # category codes kept per column (the histogram GBM's limit); rarer share one
@@ -28,10 +28,9 @@ def model_matrix(
                 data[name] = as_number(frame[name], col.format, col.type).to_numpy()
             categorical.append(False)
             continue
-        labels = [f[name].astype(object).where(f[name].notna(), None) for f in frames]
-        keep = pd.Index(labels[0].map(str, na_action="ignore").value_counts().index[:MAX_LEVELS])
-        for data, lab in zip(out, labels, strict=True):
-            text = lab.map(str, na_action="ignore")
+        labels = [as_labels(f[name]) for f in frames]
+        keep = pd.Index(labels[0].value_counts().index[:MAX_LEVELS])
+        for data, text in zip(out, labels, strict=True):
             codes = keep.get_indexer(text).astype(float)
             codes[(codes < 0) & text.notna().to_numpy()] = len(keep)
             codes[text.isna().to_numpy()] = np.nan

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from simulacra.evaluate.fidelity import as_labels
 from simulacra.evaluate.report import Metric
 from simulacra.evaluate.utility import Predictions
 
@@ -34,8 +35,7 @@ MISSING = "(missing)"
 
 def group_labels(values: pd.Series) -> pd.Series:
     """A sensitive column's values as group names (missing values are a group too)."""
-    labels = values.astype(object).where(values.notna(), None).map(str, na_action="ignore")
-    return labels.fillna(MISSING).reset_index(drop=True)
+    return as_labels(values).fillna(MISSING)
 
 
 def fairness_metrics(
@@ -78,11 +78,10 @@ def fairness_metrics(
                 Metric(
                     "group_share_difference",
                     "fairness",
-                    float(q[group] - p[group]),
+                    float(abs(q[group] - p[group])),
                     False,
-                    "the group's synthetic share minus its real share",
+                    "how far the group's synthetic share is from its real share",
                     (column,),
-                    low=-1.0,
                     group=str(group),
                 )
             )
@@ -161,11 +160,12 @@ def _group_rates(
     n = codes.max() + 1
     size = np.bincount(codes, minlength=n)
     if not classify:
-        span = float(np.ptp(truth)) or 1.0
-        mean = np.bincount(codes, predicted, n) / size / span
-        error = np.bincount(codes, np.abs(predicted - truth), n) / size / span
-        low = truth.min() / span
-        return (float(np.ptp(mean)), float(np.ptp(error))), mean - low
+        low, span = float(truth.min()), float(np.ptp(truth)) or 1.0
+        # predictions outside the target's range count as its ends: shares stay in [0, 1]
+        scaled = np.clip((predicted - low) / span, 0.0, 1.0)
+        mean = np.bincount(codes, scaled, n) / size
+        error = np.bincount(codes, np.abs(scaled - (truth - low) / span), n) / size
+        return (float(np.ptp(mean)), float(np.ptp(error))), mean
     classes = np.unique(truth)
     if len(classes) == 2:
         classes = classes[1:]  # one class of two says it all

@@ -48,10 +48,8 @@ def prepare(real: pd.DataFrame, synthetic: pd.DataFrame, metadata: Metadata) -> 
             pair = [as_number(df[name], col.format, col.type) for df in (real, synthetic)]
             out.append(Prepared(name, True, *pair, kind=col.type))
         else:
-            pair = [
-                df[name].astype(object).where(df[name].notna(), None) for df in (real, synthetic)
-            ]
-            out.append(Prepared(name, False, *(p.map(_label) for p in pair), kind=col.type))
+            pair = [as_labels(df[name]) for df in (real, synthetic)]
+            out.append(Prepared(name, False, *pair, kind=col.type))
     return out
 
 
@@ -59,15 +57,29 @@ def as_number(values: pd.Series, fmt: str | None, kind: str) -> pd.Series:
     if kind == "numerical":
         return pd.to_numeric(values, errors="coerce").astype("float64").reset_index(drop=True)
     if not pd.api.types.is_datetime64_any_dtype(values.dtype):
-        values = pd.to_datetime(values.astype(object), format=fmt, errors="coerce")
+        # utc=True reads mixed offsets (+01:00 / +02:00 across DST) as one time line
+        values = pd.to_datetime(values.astype(object), format=fmt, errors="coerce", utc=True)
     if values.dt.tz is not None:
         values = values.dt.tz_convert("UTC").dt.tz_localize(None)
     seconds = values.astype("datetime64[ns]").astype("int64") / 1e9
     return seconds.where(values.notna()).reset_index(drop=True)
 
 
-def _label(value: object) -> object:
-    return None if value is None else str(value)
+def as_labels(values: pd.Series) -> pd.Series:
+    """Values as text labels (``None`` = missing), numbers by value: 3 and 3.0 are one label."""
+    values = values.reset_index(drop=True)
+    kind = values.dtype.kind
+    if kind in "iuf" or (kind == "O" and pd.api.types.infer_dtype(values) in _NUMERIC):
+        numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+        whole = (numbers == np.round(numbers)).to_numpy()
+        text = numbers.astype(str).to_numpy(dtype=object)
+        text[whole] = numbers[whole].astype("int64").astype(str).to_numpy()
+        return pd.Series(text, dtype=object).where(numbers.notna().to_numpy(), None)
+    text = values.astype(object).where(values.notna(), None).map(str, na_action="ignore")
+    return text.where(text.notna(), None)
+
+
+_NUMERIC = ("integer", "floating", "mixed-integer-float", "decimal")
 
 
 # ------------------------------------------------------------------ per column

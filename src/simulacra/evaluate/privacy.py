@@ -33,7 +33,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import NearestNeighbors
 
-from simulacra.evaluate.fidelity import as_number
+from simulacra.evaluate.fidelity import as_labels, as_number
 from simulacra.evaluate.report import Metric
 from simulacra.metadata import Column, Metadata
 
@@ -56,6 +56,8 @@ def embed(
     """
     blocks: list[list[np.ndarray]] = [[] for _ in frames]
     learned = [(n, c) for n, c in metadata.columns.items() if c.modelled and n not in exclude]
+    if not learned:
+        return [np.zeros((len(f), 0)) for f in frames]
     for name, col in learned:
         if col.type in ("numerical", "datetime"):
             values = [as_number(f[name], col.format, col.type).to_numpy() for f in frames]
@@ -66,9 +68,7 @@ def embed(
                 out.append(np.where(missing, 0.0, np.clip((v - lo) / span, -1, 2))[:, None])
                 out.append(missing[:, None].astype(float))
         else:
-            labels = [
-                f[name].astype(object).where(f[name].notna(), None).map(_text) for f in frames
-            ]
+            labels = [as_labels(f[name]).fillna("\0missing") for f in frames]
             known = pd.Index(pd.unique(labels[0]))
             for out, lab in zip(blocks, labels, strict=True):
                 codes = known.get_indexer(lab)
@@ -76,10 +76,6 @@ def embed(
                 onehot[np.arange(len(lab)), np.where(codes < 0, len(known), codes)] = 0.5
                 out.append(onehot)
     return [np.hstack(b) / max(len(learned), 1) for b in blocks]
-
-
-def _text(value: object) -> str:
-    return "\0missing" if value is None else str(value)
 
 
 def _nearest(reference: np.ndarray, queries: np.ndarray, k: int = 1) -> np.ndarray:
@@ -99,9 +95,17 @@ def _risk(members: float, outsiders: float) -> float:
 
 
 def privacy_metrics(
-    train: np.ndarray, synthetic: np.ndarray, holdout: np.ndarray | None
-) -> tuple[list[Metric], float]:
-    """Every distance-based privacy metric, the score parts and the DCR histograms."""
+    train: np.ndarray,
+    synthetic: np.ndarray,
+    holdout: np.ndarray | None,
+    members: np.ndarray | None = None,
+) -> tuple[list[Metric], list[float], dict[str, object]]:
+    """Every distance-based privacy metric, the score parts and the DCR histograms.
+
+    Copies and distances read all of ``train``; the comparisons with the holdout
+    read ``members``, training rows as many as the holdout's (all of ``train``
+    when not given), so that neither side is nearer for being bigger.
+    """
     two = _nearest(train, synthetic, k=min(2, len(train)))
     to_train = two[:, 0]
     second = two[:, -1]
@@ -144,13 +148,16 @@ def privacy_metrics(
     ]
     # A fresh sample from the training distribution has about NEAR_QUANTILE near copies.
     parts = [1.0 - exact, 1.0 - max(0.0, near - NEAR_QUANTILE) / (1.0 - NEAR_QUANTILE)]
+    to_members = to_train
     if holdout is not None:
+        members = train if members is None else members
+        to_members = _nearest(members, synthetic)[:, 0]
         to_holdout = _nearest(holdout, synthetic)[:, 0]
-        closer = float(np.mean(to_train < to_holdout) + 0.5 * np.mean(to_train == to_holdout))
-        members = _nearest(synthetic, train)[:, 0]
+        closer = float(np.mean(to_members < to_holdout) + 0.5 * np.mean(to_members == to_holdout))
+        insiders = _nearest(synthetic, members)[:, 0]
         outsiders = _nearest(synthetic, holdout)[:, 0]
-        truth = np.r_[np.ones(len(members)), np.zeros(len(outsiders))]
-        auc = float(roc_auc_score(truth, -np.r_[members, outsiders]))
+        truth = np.r_[np.ones(len(insiders)), np.zeros(len(outsiders))]
+        auc = float(roc_auc_score(truth, -np.r_[insiders, outsiders]))
         metrics += [
             Metric(
                 "share_closer_to_train",
@@ -170,11 +177,11 @@ def privacy_metrics(
             ),
         ]
         parts += [1.0 - 2 * max(0.0, closer - 0.5), 1.0 - 2 * max(0.0, auc - 0.5)]
-    top = max(float(to_train.max()), float(to_holdout.max()) if holdout is not None else 0.0)
+    top = max(float(to_members.max()), float(to_holdout.max()) if holdout is not None else 0.0)
     edges = np.linspace(0.0, top or 1.0, DCR_BINS + 1)
     figure = {
         "edges": edges,
-        "train": np.histogram(to_train, bins=edges)[0] / len(to_train),
+        "train": np.histogram(to_members, bins=edges)[0] / len(to_members),
         "holdout": np.histogram(to_holdout, bins=edges)[0] / len(to_holdout)
         if holdout is not None
         else None,
@@ -260,7 +267,7 @@ def _labels(values: pd.Series, col: Column) -> pd.Series:
     """Values as comparable text: numbers by value (3 and 3.0 alike), missing as one label."""
     if col.type in ("numerical", "datetime"):
         values = as_number(values, col.format, col.type)
-    return values.astype(object).where(values.notna(), None).map(str).reset_index(drop=True)
+    return as_labels(values).fillna("\0missing")
 
 
 def _cells(frames: list[pd.DataFrame], metadata: Metadata) -> np.ndarray:
@@ -283,7 +290,7 @@ def _cells(frames: list[pd.DataFrame], metadata: Metadata) -> np.ndarray:
             )
             out.append(np.where(np.isnan(values), -1, np.searchsorted(cuts, values, "right")))
         else:
-            labels = pd.concat([f[name].astype(object) for f in frames], ignore_index=True)
+            labels = pd.concat([as_labels(f[name]) for f in frames], ignore_index=True)
             out.append(pd.factorize(labels, use_na_sentinel=True)[0])
     return np.column_stack(out) if out else np.empty((0, 0), dtype=int)
 

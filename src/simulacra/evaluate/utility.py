@@ -48,7 +48,7 @@ def utility_metrics(
     metadata: Metadata,
     target: str,
     seed: int,
-) -> tuple[list[Metric], float]:
+) -> tuple[list[Metric], float, Predictions]:
     """TSTR next to TRTR for ``target``, importance agreement, the section score, and
     both models' predictions on the holdout."""
     features = [n for n, c in metadata.columns.items() if c.modelled and n != target]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from simulacra.evaluate.fidelity import as_number
+from simulacra.evaluate.fidelity import as_labels, as_number
 from simulacra.evaluate.report import Metric
 from simulacra.metadata import Column, Metadata
 from simulacra.transforms.categorical import RARE_LABEL
@@ -36,13 +36,13 @@ def validity_metrics(
         if col.type in ("numerical", "datetime"):
             metrics += _numeric(name, col, real[name], values)
         elif col.type == "categorical":
-            known = {str(v) for v in (col.categories or [])} | {RARE_LABEL}
-            known |= set(real[name].dropna().map(str))
+            declared = as_labels(pd.Series(col.categories or [], dtype=object))
+            known = {*declared.dropna(), *as_labels(real[name]).dropna(), RARE_LABEL}
             metrics.append(
                 _share(
                     "known_category_share",
                     name,
-                    values.map(str).isin(known),
+                    as_labels(values).isin(known),
                     "share of values that are categories of the real data",
                 )
             )
@@ -81,8 +81,8 @@ def _numeric(name: str, col: Column, real: pd.Series, values: pd.Series) -> list
     bounds = [col.min, col.max]
     known = as_number(real, col.format, col.type).dropna()
     for i, (declared, fallback) in enumerate(zip(bounds, (known.min(), known.max()), strict=True)):
-        if declared is None:
-            bounds[i] = fallback
+        if declared is None:  # no real value either: nothing is out of bounds
+            bounds[i] = fallback if pd.notna(fallback) else (-np.inf, np.inf)[i]
         elif col.type == "datetime":
             bounds[i] = as_number(pd.Series([pd.Timestamp(declared)]), None, "datetime")[0]
     inside = (number >= bounds[0]) & (number <= bounds[1])
