@@ -24,7 +24,6 @@ from simulacra.metadata import Metadata
 __all__ = ["MAX_DETECTION_ROWS", "detection_metrics"]
 
 MAX_DETECTION_ROWS = 5_000  # rows of each table the classifier sees (seeded sample)
-MAX_LEVELS = 250  # category codes the classifier keeps per column; rarer ones share one code
 TOP_COLUMNS = 5
 
 

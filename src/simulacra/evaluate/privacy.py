@@ -45,6 +45,7 @@ DCR_BINS = 20
 SINGLING_OUT_COLUMNS = 4  # columns per singling-out predicate
 SINGLING_OUT_TRIES = 25  # random column subsets tried
 QUANTILE_BINS = 20  # numbers are cut at these many training quantiles for predicates
+MISSING = "\0missing"  # the label of a missing value: one category of its own
 
 
 def embed(
@@ -68,7 +69,7 @@ def embed(
                 out.append(np.where(missing, 0.0, np.clip((v - lo) / span, -1, 2))[:, None])
                 out.append(missing[:, None].astype(float))
         else:
-            labels = [as_labels(f[name]).fillna("\0missing") for f in frames]
+            labels = [_labels(f[name], col) for f in frames]
             known = pd.Index(pd.unique(labels[0]))
             for out, lab in zip(blocks, labels, strict=True):
                 codes = known.get_indexer(lab)
@@ -267,7 +268,7 @@ def _labels(values: pd.Series, col: Column) -> pd.Series:
     """Values as comparable text: numbers by value (3 and 3.0 alike), missing as one label."""
     if col.type in ("numerical", "datetime"):
         values = as_number(values, col.format, col.type)
-    return as_labels(values).fillna("\0missing")
+    return as_labels(values).fillna(MISSING)
 
 
 def _cells(frames: list[pd.DataFrame], metadata: Metadata) -> np.ndarray:

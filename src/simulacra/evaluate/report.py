@@ -86,10 +86,8 @@ class Report:
         return {
             "title": "Evaluation report",
             "context": self.context,
-            "summary": [
-                {k: _finite(v) for k, v in row.items()} for row in summary.to_dict("records")
-            ],
-            "scores": {k: _finite(v) for k, v in self.scores.items()},
+            "summary": _plain(summary.to_dict("records")),
+            "scores": _plain(self.scores),
             "notes": self.notes,
             "metrics": [
                 {**asdict(m), "value": _finite(m.value), "columns": list(m.columns)}
