@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import pandas as pd
 
+from simulacra.conditions import Evidence
 from simulacra.errors import InvalidParameterError, NotFittedError
 from simulacra.io import read_table
 from simulacra.metadata import Metadata
@@ -163,6 +164,16 @@ class Synthesizer(ABC):
     @abstractmethod
     def _sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
         """``n`` encoded rows with the columns of the table given to ``_fit``."""
+
+    def _sample_conditional(
+        self, n: int, rng: np.random.Generator, evidence: Evidence
+    ) -> pd.DataFrame | None:
+        """``n`` encoded rows that meet ``evidence`` exactly (row ``i`` meets row ``i``).
+
+        Return ``None`` when this family cannot condition exactly on this
+        evidence; the base then falls back to bounded rejection sampling.
+        """
+        return None
 
     # --------------------------------------------------------------- sample
     def _check_fitted(self) -> None:

@@ -47,6 +47,11 @@ BUILTINS = {
             "simulacra.synthesizers.copula:GaussianCopulaSynthesizer",
             "Gaussian copula: learned marginals joined by a learned correlation matrix.",
         ),
+        FamilyInfo(
+            "cart",
+            "simulacra.synthesizers.cart:CartSynthesizer",
+            "Sequential decision trees, column by column, as synthpop does (smoothed leaf draws).",
+        ),
     )
 }
 

@@ -1,0 +1,417 @@
+"""``cart``: sequential synthesis with decision trees, column by column (as synthpop).
+
+Columns are visited in order. The first is drawn from its marginal; each
+later column from the leaf of a tree fitted on the columns before it: codes
+from the leaf's class shares, numbers from the leaf's values, interpolated
+between neighbours and smoothed with a kernel so that training values are not
+copied verbatim. A column with missing values is preceded by its ``#null``
+indicator, so missingness is an outcome of its own, and its tree learns from
+the rows where it is present. Trees are stored as arrays (data, not code) and
+walked vectorized, level by level.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+from simulacra.conditions import Evidence
+from simulacra.errors import InvalidParameterError
+from simulacra.processor import NULL_SUFFIX, EncodedColumn, EncodedTable
+from simulacra.synthesizers._marginals import MAX_GRID, MIN_ROWS_PER_POINT
+from simulacra.synthesizers.base import Param, Synthesizer
+
+MAX_LEAF_POINTS = 32  # values kept per leaf; larger leaves keep this many quantiles
+LATTICE_SHARE = 0.9  # a column is a lattice when this share of rows holds common values
+
+
+class CartSynthesizer(Synthesizer):
+    """Each column drawn from a decision tree's leaf, given the columns drawn before it.
+
+    >>> import simulacra
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=3000)
+    >>> df = pd.DataFrame({"x": x, "y": np.where(x > 0, "up", "down")})
+    >>> out = simulacra.create("cart", seed=0).fit(df).sample(2000)
+    >>> bool(((out["x"] > 0) == (out["y"] == "up")).mean() > 0.97)
+    True
+    """
+
+    name = "cart"
+    description = "Sequential decision trees, column by column, as synthpop does."
+    params = (
+        Param(
+            "visit_order",
+            list,
+            None,
+            "Columns in the order they are drawn (others follow); default: categories by "
+            "fewest levels, then numbers and dates. Leading columns condition exactly.",
+            nullable=True,
+        ),
+        Param(
+            "min_leaf",
+            int,
+            10,
+            "Fewest training rows in a tree leaf: larger is more private, smaller more faithful.",
+            low=1,
+        ),
+        Param(
+            "smoothing",
+            float,
+            1.0,
+            "Kernel smoothing of numeric draws, as a multiple of each leaf's Silverman "
+            "bandwidth (0: interpolation between leaf values only).",
+            low=0.0,
+            high=10.0,
+        ),
+    )
+
+    # ------------------------------------------------------------------ fit
+    def _fit(self, encoded: EncodedTable, rng: np.random.Generator) -> None:
+        order = _visit_order(encoded.columns, self.visit_order)
+        kinds = {c.name: c for c in encoded.columns}
+        data = encoded.data
+        x = data[order].to_numpy(dtype=np.float32)
+        self.order_ = order
+        self.nodes_: list[dict[str, Any]] = []
+        for j, name in enumerate(order):
+            col = kinds[name]
+            rows = np.ones(len(data), dtype=bool)
+            filled = encoded.filled(name)
+            if filled is not None:
+                rows = ~filled
+            y = data[name].to_numpy()[rows]
+            tree = _fit_tree(x[rows, :j], y, col, self.min_leaf, rng)
+            if tree is None:
+                node, leaves, n_leaves, cap = _stump(), np.zeros(len(y), np.int64), 1, MAX_GRID
+            else:
+                node, cap = _tree_arrays(tree), MAX_LEAF_POINTS
+                leaves = node["leaf_of"][tree.apply(x[rows, :j])]
+                n_leaves = int(node["leaf_of"].max()) + 1
+            if col.kind == "discrete":
+                node.update(_leaf_shares(leaves, y.astype(np.int64), n_leaves, col.cardinality))
+            else:
+                y = y.astype(np.float64)
+                node["lattice"] = lattice = _lattice(y)
+                if len(lattice):  # drawn as the leaf's own values, like categories
+                    codes = _snap_codes(y, lattice)
+                    node.update(_leaf_shares(leaves, codes, n_leaves, len(lattice)))
+                else:
+                    node.update(_leaf_values(leaves, y, n_leaves, cap))
+            self.nodes_.append(node)
+
+    # --------------------------------------------------------------- sample
+    def _sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
+        return self._draw(n, rng, {})
+
+    def _sample_conditional(
+        self, n: int, rng: np.random.Generator, evidence: Evidence
+    ) -> pd.DataFrame | None:
+        """Exact when the conditioned columns lead the visit order, all but the last pinned."""
+        lead = self.order_[: len(evidence.columns)]
+        if set(lead) != set(evidence.columns):
+            return None
+        if any(not _pinned(evidence, name) for name in lead[:-1]):
+            return None
+        return self._draw(n, rng, {name: evidence for name in lead})
+
+    def _draw(
+        self, n: int, rng: np.random.Generator, restricted: dict[str, Evidence]
+    ) -> pd.DataFrame:
+        kinds = {c.name: c for c in self.columns_}
+        x = np.empty((n, len(self.order_)), dtype=np.float32)
+        out: dict[str, np.ndarray] = {}
+        for j, name in enumerate(self.order_):
+            node = self.nodes_[j]
+            leaves = node["leaf_of"][_apply(node, x[:, :j])]
+            evidence = restricted.get(name)
+            if kinds[name].kind == "discrete":
+                allowed = None if evidence is None else evidence.allowed[name]
+                values = _draw_code(node, leaves, rng, allowed, name)
+            else:
+                bounds = None if evidence is None else evidence.bounds[name]
+                values = _draw_number(node, leaves, rng, self.smoothing, bounds, name)
+            out[name] = values
+            x[:, j] = values
+        return pd.DataFrame({c.name: out[c.name] for c in self.columns_})
+
+
+# ---------------------------------------------------------------- helpers
+def _visit_order(columns: list[EncodedColumn], requested: list[Any] | None) -> list[str]:
+    """Encoded columns in visit order; each ``#null`` indicator just before its column."""
+    sources = list(dict.fromkeys(c.source for c in columns))
+    if requested is not None:
+        unknown = [c for c in requested if c not in sources]
+        if unknown or len(set(map(str, requested))) != len(requested):
+            raise InvalidParameterError(
+                f"cart: visit_order names {unknown or 'a column twice'}; it must list distinct "
+                f"columns the model learns: {sources}"
+            )
+        lead = list(requested)
+    else:
+        card = {c.source: c.cardinality for c in columns if c.name == c.source}
+        discrete = sorted((s for s in sources if card.get(s)), key=lambda s: card[s])
+        lead = discrete
+    ordered = lead + [s for s in sources if s not in lead]
+    names = {c.name for c in columns}
+    out: list[str] = []
+    for source in ordered:
+        if source + NULL_SUFFIX in names:
+            out.append(source + NULL_SUFFIX)
+        if source in names:
+            out.append(source)
+    out += [c.name for c in columns if c.name not in out]  # columns of other sources
+    return out
+
+
+def _fit_tree(
+    x: np.ndarray, y: np.ndarray, col: EncodedColumn, min_leaf: int, rng: np.random.Generator
+) -> DecisionTreeClassifier | DecisionTreeRegressor | None:
+    if x.shape[1] == 0 or len(y) < 2 * min_leaf:
+        return None
+    seed = int(rng.integers(2**31 - 1))
+    if col.kind == "discrete":
+        tree = DecisionTreeClassifier(min_samples_leaf=min_leaf, random_state=seed)
+    else:
+        tree = DecisionTreeRegressor(min_samples_leaf=min_leaf, random_state=seed)
+    return tree.fit(x, y)
+
+
+def _stump() -> dict[str, Any]:
+    """A tree with one leaf: the column's marginal."""
+    one = np.array([-1], dtype=np.int64)
+    return {
+        "left": one,
+        "right": one,
+        "feature": np.zeros(1, np.int64),
+        "threshold": np.zeros(1),
+        "leaf_of": np.zeros(1, np.int64),
+    }
+
+
+def _tree_arrays(tree: Any) -> dict[str, Any]:
+    """The fitted tree as plain arrays, with node id -> leaf number (-1 for inner nodes)."""
+    t = tree.tree_
+    is_leaf = t.children_left == -1
+    leaf_of = np.full(len(is_leaf), -1, np.int64)
+    leaf_of[is_leaf] = np.arange(int(is_leaf.sum()))
+    return {
+        "left": t.children_left.astype(np.int64),
+        "right": t.children_right.astype(np.int64),
+        "feature": np.maximum(t.feature, 0).astype(np.int64),
+        "threshold": t.threshold.astype(np.float64),
+        "leaf_of": leaf_of,
+    }
+
+
+def _apply(node: dict[str, Any], x: np.ndarray) -> np.ndarray:
+    """The leaf node each row of ``x`` falls in, walking all rows one level at a time."""
+    left, right = node["left"], node["right"]
+    feature, threshold = node["feature"], node["threshold"]
+    at = np.zeros(len(x), dtype=np.int64)
+    active = np.flatnonzero(left[at] != -1)
+    while len(active):
+        here = at[active]
+        go_left = x[active, feature[here]] <= threshold[here]
+        nxt = np.where(go_left, left[here], right[here])
+        at[active] = nxt
+        active = active[left[nxt] != -1]
+    return at
+
+
+def _leaf_shares(leaves: np.ndarray, y: np.ndarray, n_leaves: int, k: int | None) -> dict:
+    """Class shares per leaf, stored sparsely as one cumulative array offset by leaf number."""
+    k = int(k or (y.max() + 1))
+    keys, counts = np.unique(leaves * k + y, return_counts=True)
+    leaf = keys // k
+    totals = np.bincount(leaf, weights=counts, minlength=n_leaves)
+    before = np.cumsum(totals) - totals
+    within = (np.cumsum(counts) - before[leaf]) / totals[leaf]
+    return {"codes": (keys % k).astype(np.int64), "cum": leaf + within, "k": k}
+
+
+def _leaf_values(leaves: np.ndarray, y: np.ndarray, n_leaves: int, cap: int) -> dict:
+    """Sorted values per leaf (at most ``cap`` quantiles) and a kernel bandwidth."""
+    order = np.lexsort((y, leaves))
+    y, leaves = y[order], leaves[order]
+    counts = np.bincount(leaves, minlength=n_leaves)
+    starts = np.cumsum(counts) - counts
+    points = np.minimum(counts, cap)
+    if cap == MAX_GRID:  # a whole column: one point per few rows, as the marginals keep
+        points = np.minimum(points, np.maximum(counts // MIN_ROWS_PER_POINT, 2))
+    pos = np.arange(points.sum()) - np.repeat(np.cumsum(points) - points, points)
+    leaf = np.repeat(np.arange(n_leaves), points)
+    scale = np.where(points[leaf] > 1, (counts[leaf] - 1) / np.maximum(points[leaf] - 1, 1), 0)
+    values = y[starts[leaf] + np.rint(pos * scale).astype(np.int64)] if len(y) else np.zeros(0)
+    # Silverman's rule per leaf: 0.9 * min(sd, IQR / 1.34) * n^(-1/5)
+    mean = np.bincount(leaves, weights=y, minlength=n_leaves) / np.maximum(counts, 1)
+    var = np.bincount(leaves, weights=(y - mean[leaves]) ** 2, minlength=n_leaves)
+    sd = np.sqrt(var / np.maximum(counts - 1, 1))
+    q = [_leaf_quantile(values, points, p) for p in (0.25, 0.75)]
+    spread = np.where(q[1] > q[0], np.minimum(sd, (q[1] - q[0]) / 1.34), sd)
+    bandwidth = 0.9 * spread * np.maximum(counts, 1) ** -0.2
+    return {"values": values, "points": points, "bandwidth": bandwidth}
+
+
+def _leaf_quantile(values: np.ndarray, points: np.ndarray, p: float) -> np.ndarray:
+    offsets = np.cumsum(points) - points
+    return _interpolate(values, offsets, points, np.full(len(points), p))
+
+
+def _interpolate(
+    values: np.ndarray, offsets: np.ndarray, points: np.ndarray, u: np.ndarray
+) -> np.ndarray:
+    """Inverse CDF of each row's leaf at ``u``: linear between the leaf's sorted values."""
+    if not len(values):
+        return np.zeros(len(u))
+    pos = u * np.maximum(points - 1, 0)
+    low = np.floor(pos).astype(np.int64)
+    high = np.minimum(low + 1, np.maximum(points - 1, 0))
+    a = values[np.minimum(offsets + low, len(values) - 1)]
+    b = values[np.minimum(offsets + high, len(values) - 1)]
+    return a + (pos - low) * (b - a)
+
+
+def _cdf_at(
+    values: np.ndarray, offsets: np.ndarray, points: np.ndarray, leaves: np.ndarray, x: np.ndarray
+) -> np.ndarray:
+    """Where ``x`` falls on each row's leaf inverse CDF, as a share in [0, 1].
+
+    Loops over the distinct leaves of the rows (few: conditioned columns lead
+    the visit order), never over rows.
+    """
+    out = np.zeros(len(x))
+    for leaf in np.unique(leaves):
+        rows = leaves == leaf
+        start, m = offsets[rows][0], points[rows][0]
+        own = values[start : start + m]
+        out[rows] = np.interp(x[rows], own, np.linspace(0.0, 1.0, m)) if m > 1 else own[0] < x[rows]
+    return out
+
+
+def _draw_code(
+    node: dict, leaves: np.ndarray, rng: np.random.Generator, allowed: np.ndarray | None, name: str
+) -> np.ndarray:
+    u = rng.random(len(leaves))
+    cum = node["cum"]
+    if allowed is None:
+        pick = np.searchsorted(cum, leaves + u, side="right")
+        return node["codes"][np.minimum(pick, len(cum) - 1)]
+    # shares restricted to the allowed codes: rebuild each leaf's shares for these rows
+    k = node["k"]
+    leaf_of_entry = np.ceil(cum).astype(np.int64) - 1
+    previous = np.concatenate([[-1.0], cum[:-1]])
+    same_leaf = np.concatenate([[False], leaf_of_entry[1:] == leaf_of_entry[:-1]])
+    share = cum - np.where(same_leaf, previous, leaf_of_entry)
+    table = np.zeros((int(leaf_of_entry.max()) + 1, k))
+    table[leaf_of_entry, node["codes"]] = share
+    probs = table[leaves] * allowed[:, :k]
+    total = probs.sum(axis=1)
+    if (total <= 0).any():
+        raise _impossible(name)
+    cumulative = np.cumsum(probs, axis=1) / total[:, None]
+    return np.minimum((cumulative <= u[:, None]).sum(axis=1), k - 1)
+
+
+def _draw_number(
+    node: dict,
+    leaves: np.ndarray,
+    rng: np.random.Generator,
+    smoothing: float,
+    bounds: tuple[np.ndarray, np.ndarray] | None,
+    name: str,
+) -> np.ndarray:
+    if len(node["lattice"]):
+        return _draw_lattice(node, leaves, rng, bounds, name)
+    values, points = node["values"], node["points"]
+    offsets = (np.cumsum(points) - points)[leaves]
+    pts = points[leaves]
+    u = rng.random(len(leaves))
+    if bounds is not None:
+        low, high = bounds
+        if (low > high).any():
+            raise _impossible(name)
+        a = _cdf_at(values, offsets, pts, leaves, low)
+        b = _cdf_at(values, offsets, pts, leaves, high)
+        out = np.clip(_interpolate(values, offsets, pts, a + u * (b - a)), low, high)
+        return np.where(low == high, low, out)
+    out = _interpolate(values, offsets, pts, u)
+    if smoothing > 0:
+        width = smoothing * node["bandwidth"][leaves]
+        out = out + rng.standard_normal(len(out)) * width
+        first, last = values[offsets], values[np.maximum(offsets + pts - 1, 0)]
+        out = np.where(out < first, 2 * first - out, out)  # reflect at the leaf's range
+        out = np.clip(np.where(out > last, 2 * last - out, out), first, last)
+    return out
+
+
+def _draw_lattice(
+    node: dict,
+    leaves: np.ndarray,
+    rng: np.random.Generator,
+    bounds: tuple[np.ndarray, np.ndarray] | None,
+    name: str,
+) -> np.ndarray:
+    """A lattice column's values drawn from each leaf's shares, within ``bounds`` if given."""
+    lattice, cum, k = node["lattice"], node["cum"], node["k"]
+    u = rng.random(len(leaves))
+    if bounds is None:
+        start, end = leaves.astype(np.float64), leaves + 1.0
+    else:
+        low, high = bounds
+        keys = (np.ceil(cum).astype(np.int64) - 1) * k + node["codes"]
+        first = leaves * k + np.searchsorted(lattice, low, side="left")
+        last = leaves * k + np.searchsorted(lattice, high, side="right") - 1
+        i0 = np.searchsorted(keys, first, side="left")
+        i1 = np.searchsorted(keys, last, side="right")
+        inside = i1 > i0
+        start = np.where((i0 > 0) & inside, cum[np.maximum(i0 - 1, 0)], 0.0)
+        start = np.maximum(start, leaves)
+        end = np.where(inside, cum[np.maximum(i1 - 1, 0)], start)
+        pinned = low == high
+        if (~inside & ~pinned).any():
+            raise _impossible(name)
+    pick = np.searchsorted(cum, start + u * (end - start), side="right")
+    out = lattice[node["codes"][np.minimum(pick, len(cum) - 1)]]
+    return out if bounds is None else np.where(low == high, low, out)
+
+
+def _lattice(values: np.ndarray) -> np.ndarray:
+    """The common values of a column whose rows mostly repeat a few values, else empty.
+
+    Such a column (sizes in steps of 0.5, scores, amounts in whole units) is
+    drawn from its leaves' shares of these values, so that no draw shows an
+    in-between value the data never has. Values seen fewer than
+    ``MIN_ROWS_PER_POINT`` times are left out (rows holding them count for the
+    nearest common value), so that a rare real value is never reproduced.
+    """
+    uniques, counts = np.unique(values, return_counts=True)
+    common = counts >= MIN_ROWS_PER_POINT
+    if counts[common].sum() < LATTICE_SHARE * len(values):
+        return np.zeros(0)
+    return uniques[common]
+
+
+def _snap_codes(values: np.ndarray, lattice: np.ndarray) -> np.ndarray:
+    """The index of the nearest lattice value for each value."""
+    right = np.clip(np.searchsorted(lattice, values), 0, len(lattice) - 1)
+    left = np.maximum(right - 1, 0)
+    nearer_left = np.abs(values - lattice[left]) <= np.abs(lattice[right] - values)
+    return np.where(nearer_left, left, right).astype(np.int64)
+
+
+def _pinned(evidence: Evidence, name: str) -> bool:
+    if name in evidence.allowed:
+        return bool((evidence.allowed[name].sum(axis=1) == 1).all())
+    low, high = evidence.bounds[name]
+    return bool((low == high).all())
+
+
+def _impossible(name: str) -> InvalidParameterError:
+    return InvalidParameterError(
+        f"cart: the condition on {name!r} has no chance under this model for some rows; "
+        "loosen the condition"
+    )
