@@ -182,6 +182,29 @@ def test_sample_to_stdout_is_csv_and_repeatable(tmp_path):
     assert len(first.stdout.splitlines()) == 6
 
 
+def test_sample_where_conditions_and_rebalance(tmp_path):
+    data = simulacra.datasets.customers_path()
+    run("fit", data, "-f", "copula", "-o", "m.simz", "-q", cwd=tmp_path)
+    args = ["sample", "m.simz", "-n", "400", "--seed", "1", "-o", "w.csv"]
+    where = run(*args, "--where", "region == 'North'", "--where", "30 <= age <= 40", cwd=tmp_path)
+    assert where.returncode == 0, where.stderr
+    out = pd.read_csv(tmp_path / "w.csv")
+    assert len(out) == 400 and (out["region"] == "North").all() and out["age"].between(30, 40).all()
+    args[-1] = "r.csv"
+    balanced = run(*args, "--rebalance", "segment=premium:0.5", "-q", cwd=tmp_path)
+    assert balanced.returncode == 0, balanced.stderr
+    assert (pd.read_csv(tmp_path / "r.csv")["segment"] == "premium").mean() == 0.5
+    pd.DataFrame({"region": ["South", "West", "South"]}).to_csv(tmp_path / "c.csv", index=False)
+    per_row = run("sample", "m.simz", "--conditions", "c.csv", "-q", cwd=tmp_path)
+    assert per_row.returncode == 0, per_row.stderr
+    lines = per_row.stdout.strip().splitlines()
+    assert len(lines) == 4 and all(",South," in lines[i] for i in (1, 3))
+    bad = run(*args, "--where", "region == 'Mars'", cwd=tmp_path)
+    assert bad.returncode == 1 and "never took the value(s) ['Mars']" in bad.stderr
+    bad = run(*args, "--where", "age > 30", cwd=tmp_path)
+    assert bad.returncode == 1 and "use ==, in, <= or >=" in bad.stderr
+
+
 def test_fit_takes_family_parameters(tmp_path):
     data = simulacra.datasets.customers_path()
     result = run(

@@ -139,10 +139,34 @@ def fit(
 @app.command()
 def sample(
     model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="A .simz model file.")],
-    rows: Annotated[int, typer.Option("-n", "--rows", help="How many rows to make.")] = 1000,
+    rows: Annotated[
+        int | None,
+        typer.Option(
+            "-n",
+            "--rows",
+            help="How many rows to make [default: 1000, or one per --conditions row].",
+        ),
+    ] = None,
     output: Annotated[
         str | None,
         typer.Option("-o", "--output", help="File or DB URL to write; CSV to stdout if left out."),
+    ] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option(
+            help='A condition every row meets, e.g. "region == \'North\'", "30 <= age <= 40" '
+            "or \"plan in ('a', 'b')\"; repeat to combine."
+        ),
+    ] = None,
+    conditions: Annotated[
+        str | None,
+        typer.Option(help="A table of conditions: one output row per row (empty cells free)."),
+    ] = None,
+    rebalance: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Set category shares, e.g. diagnosis=rare:0.3 (others keep their proportions)."
+        ),
     ] = None,
     batch_size: Annotated[int, typer.Option(help="Rows per batch (bounds memory).")] = 1_000_000,
     table: Annotated[str | None, typer.Option(help="Table name, for a DB URL output.")] = None,
@@ -150,8 +174,24 @@ def sample(
     quiet: Quiet = False,
 ) -> None:
     """Make synthetic rows from a saved model, streamed in batches."""
+    from simulacra.conditions import parse_rebalance, parse_where
+
     model = simulacra.load(model_path)
-    batches = model.sample_batches(rows, batch_size=batch_size, seed=seed)
+    asked: Any = parse_where(where) if where else None
+    if conditions is not None:
+        if asked:
+            raise InvalidParameterError("use --where or --conditions, not both")
+        asked = simulacra.read_table(conditions)
+    elif rows is None:
+        rows = 1000
+    batches = model.sample_batches(
+        rows,
+        batch_size=batch_size,
+        seed=seed,
+        conditions=asked,
+        rebalance=parse_rebalance(rebalance) if rebalance else None,
+    )
+    rows = len(asked) if rows is None else rows
     if output is None:
         for i, batch in enumerate(batches):
             batch.to_csv(sys.stdout, index=False, header=i == 0)
@@ -166,7 +206,11 @@ def sample(
                 progress.advance(task, len(batch))
 
         written = simulacra.write_batches(tracked(), output, table=table)
-    _say(quiet, f"wrote {written:,} synthetic rows to {output}")
+    info = getattr(model, "last_sample_info", {})
+    how = ""
+    if info.get("how") == "rejection":
+        how = f" (drew {info['drawn']:,} rows to meet the conditions)"
+    _say(quiet, f"wrote {written:,} synthetic rows to {output}{how}")
 
 
 @contextlib.contextmanager

@@ -1,19 +1,38 @@
 """Conditions on sampled rows: what the user asks for, in the model's encoded space.
 
 ``sample(n, conditions={"region": "North", "age": (30, 40)})`` or
-``sample(conditions=df)`` (one output row per condition row). A condition
-value is a single value (equality), a ``(low, high)`` tuple (a closed range,
-either end ``None`` for open), a list or set (any of these values), or
-``None`` (the cell is missing).
+``sample(conditions=df)`` (one output row per condition row). In a dict a
+value is a single value (equality), a ``(low, high)`` tuple (a closed range;
+``None`` leaves an end open), a list or set (any of these categories), or
+``None`` (the cell is missing). In a DataFrame every cell is an equality and
+an empty cell leaves that column free in that row.
 """
 
 from __future__ import annotations
 
+import difflib
+import numbers
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
-__all__ = ["Evidence"]
+from simulacra.errors import InvalidParameterError
+from simulacra.metadata import Metadata
+from simulacra.processor import NULL_SUFFIX, Processor
+
+__all__ = [
+    "Conditions",
+    "Evidence",
+    "met",
+    "parse_conditions",
+    "parse_rebalance",
+    "parse_where",
+    "rebalance_conditions",
+]
+
+_RESOLUTION_SECONDS = {"D": 86_400.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
 
 
 @dataclass(frozen=True)
@@ -41,3 +60,470 @@ class Evidence:
         allowed = {k: v[rows] for k, v in self.allowed.items()}
         bounds = {k: (lo[rows], hi[rows]) for k, (lo, hi) in self.bounds.items()}
         return Evidence(len(np.arange(self.n)[rows]), allowed, bounds)
+
+    def broadcast(self, n: int) -> Evidence:
+        """This one row's evidence repeated for ``n`` rows (views, no copies)."""
+        allowed = {k: np.broadcast_to(v[:1], (n, v.shape[1])) for k, v in self.allowed.items()}
+        bounds = {
+            k: (np.broadcast_to(lo[:1], (n,)), np.broadcast_to(hi[:1], (n,)))
+            for k, (lo, hi) in self.bounds.items()
+        }
+        return Evidence(n, allowed, bounds)
+
+    def combine(self, other: Evidence) -> Evidence:
+        """Both sets of conditions on the same rows; a column in both is an error."""
+        both = sorted(set(self.columns) & set(other.columns))
+        if both:
+            raise InvalidParameterError(
+                f"{', '.join(both)}: conditioned twice (conditions and rebalance); keep one"
+            )
+        return Evidence(self.n, {**self.allowed, **other.allowed}, {**self.bounds, **other.bounds})
+
+    def patterns(self) -> np.ndarray:
+        """A group number per row: rows with the same conditions share it."""
+        parts = [np.packbits(a, axis=1) for a in self.allowed.values()]
+        parts += [np.column_stack(b).view(np.uint8) for b in self.bounds.values()]
+        if not parts:
+            return np.zeros(self.n, dtype=np.int64)
+        packed = np.ascontiguousarray(np.hstack(parts))
+        keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+        return np.unique(keys, return_inverse=True)[1].reshape(-1)
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """Parsed conditions: the evidence, and how to say each row's conditions in words."""
+
+    evidence: Evidence
+    text: list[str]  # conditions every row shares, as written
+    table: pd.DataFrame | None = None  # conditions that differ per row
+
+    def describe(self, row: int = 0) -> str:
+        parts = list(self.text)
+        if self.table is not None:
+            parts += [f"{c} == {v!r}" for c, v in self.table.iloc[row].dropna().items()]
+        return " and ".join(parts)
+
+    def combine(self, other: Conditions) -> Conditions:
+        tables = [t for t in (self.table, other.table) if t is not None]
+        table = pd.concat(tables, axis=1) if tables else None
+        return Conditions(self.evidence.combine(other.evidence), self.text + other.text, table)
+
+
+def met(evidence: Evidence, decoded: pd.DataFrame, processor: Processor) -> np.ndarray:
+    """Rows of a decoded frame that meet their row's conditions."""
+    ok = np.ones(len(decoded), dtype=bool)
+    for name, allowed in evidence.allowed.items():
+        codes = _codes(decoded, name, processor)
+        ok &= allowed[np.arange(len(codes)), codes]
+    for name, (low, high) in evidence.bounds.items():
+        values = _numbers(decoded, name, processor)
+        ok &= np.isnan(values) | ((values >= low) & (values <= high))  # nulls: see #null
+    return ok
+
+
+def parse_conditions(
+    conditions: dict[str, Any] | pd.DataFrame,
+    metadata: Metadata,
+    processor: Processor,
+    n: int | None,
+) -> tuple[Conditions, int]:
+    """Conditions as evidence over the processor's encoded columns, and the row count."""
+    if isinstance(conditions, pd.DataFrame):
+        if n is not None and n != len(conditions):
+            raise InvalidParameterError(
+                f"n is {n} but the conditions table has {len(conditions)} rows; "
+                "leave n out to get one row per condition row"
+            )
+        if len(conditions) == 0:
+            raise InvalidParameterError("the conditions table has no rows")
+        n = len(conditions)
+        items = [(c, conditions[c]) for c in conditions.columns]
+    elif isinstance(conditions, dict):
+        if n is None:
+            raise InvalidParameterError("say how many rows to sample: sample(n, conditions=...)")
+        items = [(c, v) for c, v in conditions.items()]
+    else:
+        raise InvalidParameterError(
+            f"conditions must be a dict or a DataFrame, got {type(conditions).__name__}"
+        )
+    allowed: dict[str, np.ndarray] = {}
+    bounds: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    text = []
+    for name, value in items:
+        transform = _transform(name, metadata, processor)
+        per_row = isinstance(value, pd.Series)
+        null = _null_rows(name, value, n, processor)
+        if transform.kind == "discrete":
+            allowed[name] = _allowed_codes(name, value, n, transform)
+        else:
+            bounds[name] = _bounds(name, value, n, transform, metadata.columns[name])
+        if null is not None:
+            must, free = null
+            allowed[name + NULL_SUFFIX] = np.column_stack([~must, must | free])
+        if not per_row:
+            text.append(f"{name} {_say(value)}")
+    table = conditions.reset_index(drop=True) if isinstance(conditions, pd.DataFrame) else None
+    return Conditions(Evidence(n, allowed, bounds), text, table), n
+
+
+def rebalance_conditions(
+    rebalance: dict[str, dict[Any, float]],
+    metadata: Metadata,
+    shares: dict[str, dict[Any, float]],
+    n: int,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """A conditions table with each rebalanced column's categories in the asked shares.
+
+    ``shares`` holds the model's own share of every category, which divides the
+    rest among the categories the user did not name. Counts are allocated by
+    largest remainder, so the shares hold as closely as ``n`` rows allow.
+    """
+    if not isinstance(rebalance, dict) or not rebalance:
+        raise InvalidParameterError("rebalance must look like {'column': {'category': share}}")
+    table = {}
+    for name, asked in rebalance.items():
+        column = metadata.columns.get(name)
+        if column is None or column.type not in ("categorical", "boolean"):
+            raise InvalidParameterError(
+                f"rebalance: {name!r} is not a categorical or boolean column the model learned"
+            )
+        if not isinstance(asked, dict) or not asked:
+            raise InvalidParameterError(
+                f"rebalance: give {name!r} a dict of category -> share, e.g. {{'rare': 0.3}}"
+            )
+        known = shares[name]
+        asked = {_label(k, known): v for k, v in asked.items()}
+        unknown = [k for k in asked if k not in known]
+        if unknown:
+            raise InvalidParameterError(
+                f"rebalance: {name!r} has no categor{'y' if len(unknown) == 1 else 'ies'} "
+                f"{unknown}; known: {list(known)}"
+            )
+        bad = [v for v in asked.values() if not _real(v) or not 0 <= v <= 1]
+        total = float(sum(v for v in asked.values() if _real(v)))
+        if bad or total > 1 + 1e-9:
+            raise InvalidParameterError(
+                f"rebalance: shares for {name!r} must each lie in [0, 1] and sum to at most 1; "
+                f"got {asked}"
+            )
+        rest = {k: s for k, s in known.items() if k not in asked}
+        rest_total = sum(rest.values())
+        if total < 1 - 1e-9 and rest_total <= 0:
+            raise InvalidParameterError(
+                f"rebalance: shares for {name!r} sum to {total:g}, but no other category is left "
+                "to take the rest; make them sum to 1"
+            )
+        target = dict(asked)
+        for k, s in rest.items():
+            target[k] = (1 - total) * s / rest_total if rest_total > 0 else 0.0
+        labels = list(target)
+        exact = np.array([target[k] for k in labels]) * n
+        counts = np.floor(exact).astype(np.int64)
+        counts[np.argsort(counts - exact)[: n - counts.sum()]] += 1
+        column_values = np.repeat(np.arange(len(labels)), counts)
+        table[name] = pd.Series(np.asarray(labels, dtype=object)[rng.permutation(column_values)])
+    return pd.DataFrame(table)
+
+
+# ---------------------------------------------------------- command-line text
+def parse_where(texts: list[str]) -> dict[str, Any]:
+    """``--where`` expressions as a conditions dict.
+
+    >>> parse_where(["region == 'North'", "30 <= age <= 40", "plan in ('a', 'b')"])
+    {'region': 'North', 'age': (30, 40), 'plan': ['a', 'b']}
+    >>> parse_where(["age >= 30", "age <= 40"])
+    {'age': (30, 40)}
+    """
+    import ast
+
+    out: dict[str, Any] = {}
+    for text in texts:
+        try:
+            tree = ast.parse(text.strip(), mode="eval").body
+        except SyntaxError:
+            raise InvalidParameterError(
+                f"--where {text!r} does not parse; write e.g. \"region == 'North'\" or "
+                '"30 <= age <= 40"'
+            ) from None
+        parts = (
+            tree.values if isinstance(tree, ast.BoolOp) and isinstance(tree.op, ast.And) else [tree]
+        )
+        for part in parts:
+            _where_part(part, text, out)
+    return out
+
+
+def _where_part(node: Any, text: str, out: dict[str, Any]) -> None:
+    import ast
+
+    if not isinstance(node, ast.Compare):
+        raise InvalidParameterError(f"--where {text!r}: each part must compare a column")
+    terms = [node.left, *node.comparators]
+    for op, left, right in zip(node.ops, terms[:-1], terms[1:], strict=True):
+        if isinstance(op, ast.Lt | ast.Gt | ast.NotEq | ast.NotIn | ast.Is | ast.IsNot):
+            raise InvalidParameterError(
+                f"--where {text!r}: use ==, in, <= or >= (conditions are values, sets and "
+                "closed ranges)"
+            )
+        column, value, flipped = _column_and_value(left, right, text)
+        if isinstance(op, ast.Eq | ast.In):
+            out[column] = value
+            continue
+        upper = isinstance(op, ast.LtE) != flipped
+        low, high = (
+            out.get(column, (None, None)) if isinstance(out.get(column), tuple) else (None, None)
+        )
+        out[column] = (low, value) if upper else (value, high)
+
+
+def _column_and_value(left: Any, right: Any, text: str) -> tuple[str, Any, bool]:
+    import ast
+
+    def literal(node: Any) -> Any:
+        if isinstance(node, ast.Name):  # a bare word: text, as a shell user would type it
+            return node.id
+        try:
+            value = ast.literal_eval(node)
+        except ValueError:
+            raise InvalidParameterError(f"--where {text!r}: cannot read a value") from None
+        return list(value) if isinstance(value, tuple | list | set) else value
+
+    if isinstance(left, ast.Name):
+        return left.id, literal(right), False
+    if isinstance(right, ast.Name):
+        return right.id, literal(left), True
+    raise InvalidParameterError(f"--where {text!r}: name a column on one side")
+
+
+def parse_rebalance(texts: list[str]) -> dict[str, dict[Any, float]]:
+    """``--rebalance column=category:share,...`` as a rebalance dict.
+
+    >>> parse_rebalance(["diagnosis=rare:0.3"])
+    {'diagnosis': {'rare': 0.3}}
+    """
+    out: dict[str, dict[Any, float]] = {}
+    for text in texts:
+        column, sep, rest = text.partition("=")
+        pairs = [p.rpartition(":") for p in rest.split(",") if p]
+        if not sep or not column or not pairs or any(not p[1] for p in pairs):
+            raise InvalidParameterError(
+                f"--rebalance {text!r} must look like column=category:share[,category:share]"
+            )
+        try:
+            out.setdefault(column, {}).update({p[0]: float(p[2]) for p in pairs})
+        except ValueError:
+            raise InvalidParameterError(f"--rebalance {text!r}: a share is not a number") from None
+    return out
+
+
+# ------------------------------------------------------------------ parsing
+def _transform(name: str, metadata: Metadata, processor: Processor):
+    if name not in metadata.columns:
+        close = difflib.get_close_matches(str(name), list(metadata.columns), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise InvalidParameterError(
+            f"conditions: the model has no column {name!r}{hint} "
+            f"(columns: {', '.join(map(str, metadata.columns))})"
+        )
+    if name not in processor.transforms_:
+        raise InvalidParameterError(
+            f"conditions: column {name!r} is {metadata.columns[name].type}, regenerated rather "
+            "than learned, so it cannot be conditioned on"
+        )
+    return processor.transforms_[name]
+
+
+def _null_rows(
+    name: str, value: Any, n: int, processor: Processor
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(must be missing, free) per row, or None when the indicator is not touched."""
+    if isinstance(value, pd.Series):
+        free = value.isna().to_numpy()
+        must = np.zeros(n, dtype=bool)
+    else:
+        must = np.full(n, value is None)
+        free = np.zeros(n, dtype=bool)
+    if not processor.nullable_.get(name):
+        if must.any():
+            raise InvalidParameterError(
+                f"conditions: column {name!r} had no missing values in training, so a missing "
+                "value cannot be asked for"
+            )
+        return None
+    return must, free
+
+
+def _allowed_codes(name: str, value: Any, n: int, transform: Any) -> np.ndarray:
+    k = transform.cardinality
+    allowed = np.zeros((n, k), dtype=bool)
+    if isinstance(value, pd.Series):
+        present = value.notna().to_numpy()
+        codes = _known_codes(name, value[present], transform)
+        allowed[~present] = True
+        allowed[np.flatnonzero(present), codes] = True
+        return allowed
+    if value is None:
+        return np.ones((n, k), dtype=bool)
+    if isinstance(value, tuple):
+        raise InvalidParameterError(
+            f"conditions: {name!r} is a category; give one value or a list of values, not a range"
+        )
+    values = list(value) if isinstance(value, list | set | frozenset) else [value]
+    if not values:
+        raise InvalidParameterError(f"conditions: the list of values for {name!r} is empty")
+    allowed[:, _known_codes(name, pd.Series(values, dtype=object), transform)] = True
+    return allowed
+
+
+def _known_codes(name: str, values: pd.Series, transform: Any) -> np.ndarray:
+    if hasattr(transform, "categories_"):
+        from simulacra.evaluate.fidelity import as_labels
+
+        index = pd.Index(as_labels(pd.Series(transform.categories_, dtype=object)))
+        codes = index.get_indexer(as_labels(values.astype(object)))
+    else:  # boolean
+        true, false = transform.column.true_label, transform.column.false_label
+        labels = {True: 1, False: 0} if true is None else {true: 1, false: 0}
+        codes = np.array([labels.get(v, -1) for v in pd.unique(values)])
+        codes = pd.Series(codes, index=pd.unique(values)).reindex(values).to_numpy()
+    unknown = pd.unique(values[codes < 0])
+    if len(unknown):
+        raise InvalidParameterError(
+            f"conditions: {name!r} never took the value(s) {list(unknown)[:5]} in training"
+            f"{' (or they were too rare to learn)' if hasattr(transform, 'categories_') else ''}; "
+            f"known: {_known(transform)}"
+        )
+    return codes.astype(np.int64)
+
+
+def _known(transform: Any) -> str:
+    if hasattr(transform, "categories_"):
+        cats = list(transform.categories_)
+        return ", ".join(map(repr, cats[:20])) + (" ..." if len(cats) > 20 else "")
+    col = transform.column
+    return "True, False" if col.true_label is None else f"{col.true_label!r}, {col.false_label!r}"
+
+
+def _bounds(name: str, value: Any, n: int, transform: Any, column: Any) -> tuple:
+    step = _step(column)
+    seen_low, seen_high = (
+        _encode_scalar(transform, column.min),
+        _encode_scalar(transform, column.max),
+    )
+    if isinstance(value, pd.Series):
+        present = value.notna().to_numpy()
+        low = np.full(n, -np.inf)
+        high = np.full(n, np.inf)
+        encoded = transform.encode(value[present]) if present.any() else np.zeros(0)
+        _check_values(name, encoded, step, seen_low, seen_high, column)
+        low[present] = high[present] = encoded
+        return low, high
+    if value is None:
+        return np.full(n, -np.inf), np.full(n, np.inf)
+    if isinstance(value, list | set | frozenset):
+        raise InvalidParameterError(
+            f"conditions: {name!r} is {column.type}; give one value or a (low, high) range"
+        )
+    if isinstance(value, tuple):
+        if len(value) != 2:
+            raise InvalidParameterError(f"conditions: a range for {name!r} is (low, high)")
+        low = -np.inf if value[0] is None else _encode_scalar(transform, value[0], name)
+        high = np.inf if value[1] is None else _encode_scalar(transform, value[1], name)
+        if low > high:
+            raise InvalidParameterError(
+                f"conditions: the range for {name!r} has low {value[0]!r} above high {value[1]!r}"
+            )
+        low, high = low - step / 2 * (1 - 1e-9), high + step / 2 * (1 - 1e-9)
+        if seen_low is not None and (high < seen_low or low > seen_high):
+            raise InvalidParameterError(
+                f"conditions: the range {value!r} for {name!r} lies outside the values seen in "
+                f"training ({column.min} to {column.max})"
+            )
+        return np.full(n, low), np.full(n, high)
+    encoded = np.array([_encode_scalar(transform, value, name)])
+    _check_values(name, encoded, step, seen_low, seen_high, column)
+    return np.full(n, encoded[0]), np.full(n, encoded[0])
+
+
+def _check_values(name, encoded, step, seen_low, seen_high, column) -> None:
+    if seen_low is not None and ((encoded < seen_low) | (encoded > seen_high)).any():
+        raise InvalidParameterError(
+            f"conditions: {name!r} never took values outside {column.min} to {column.max} in "
+            "training; ask for a value inside that range"
+        )
+    if step > 0 and not np.allclose(np.round(encoded / step) * step, encoded, rtol=0, atol=1e-9):
+        raise InvalidParameterError(
+            f"conditions: values for {name!r} must be in steps of {step:g} (the column's precision)"
+        )
+
+
+def _encode_scalar(transform: Any, value: Any, name: str = "") -> float | None:
+    if value is None:
+        return None
+    try:
+        try:
+            return float(transform.encode(pd.Series([value]))[0])
+        except (ValueError, TypeError):
+            if transform.column.type != "datetime":
+                raise
+            stamp = pd.Timestamp(value)  # ISO text (as metadata bounds are kept) or a datetime
+            return float(transform.encode(pd.Series([stamp]))[0])
+    except (ValueError, TypeError) as exc:
+        raise InvalidParameterError(
+            f"conditions: {value!r} is not a valid value for {name!r} ({exc})"
+        ) from None
+
+
+def _step(column: Any) -> float:
+    """The spacing of a column's decoded values in encoded units (0 when continuous)."""
+    if column.type == "datetime":
+        return _RESOLUTION_SECONDS.get(column.resolution or "ns", 0.0)
+    if column.integer:
+        return 1.0
+    return 10.0**-column.decimals if column.decimals is not None else 0.0
+
+
+def _say(value: Any) -> str:
+    if value is None:
+        return "is missing"
+    if isinstance(value, tuple):
+        low, high = value
+        return f"in [{'-inf' if low is None else low}, {'inf' if high is None else high}]"
+    if isinstance(value, list | set | frozenset):
+        return f"in {sorted(value, key=repr)!r}"
+    return f"== {value!r}"
+
+
+def _label(key: Any, known: dict[Any, float]) -> Any:
+    """A key as the known category it names; text from a command line matches by its text."""
+    if key in known:
+        return key
+    same = [k for k in known if str(k).lower() == str(key).lower()]
+    return same[0] if len(same) == 1 else key
+
+
+def _real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+# ------------------------------------------------------------------ checking
+def _codes(decoded: pd.DataFrame, name: str, processor: Processor) -> np.ndarray:
+    if name.endswith(NULL_SUFFIX):
+        return decoded[name[: -len(NULL_SUFFIX)]].isna().to_numpy().astype(np.int64)
+    values = decoded[name]
+    present = values.notna().to_numpy()
+    codes = np.zeros(len(values), dtype=np.int64)
+    if present.any():
+        codes[present] = processor.transforms_[name].encode(values[present])
+    return codes
+
+
+def _numbers(decoded: pd.DataFrame, name: str, processor: Processor) -> np.ndarray:
+    values = decoded[name]
+    present = values.notna().to_numpy()
+    out = np.full(len(values), np.nan)
+    if present.any():
+        out[present] = processor.transforms_[name].encode(values[present])
+    return out

@@ -36,6 +36,7 @@ def save_model(model: Synthesizer, path: Path) -> None:
     state = {
         "family": model.get_state(),
         "processor": model.processor_.get_state(),
+        "constraints": model.constraints_.get_state() if model.constraints_ else None,
         "columns": [vars(c) for c in model.columns_],
         "n_training_rows": model.n_training_rows_,
     }
@@ -97,7 +98,12 @@ def load_model(path: str | Path) -> Synthesizer:
         model = family_class(manifest["family"])(**manifest["params"])
         processor = Processor.from_state(metadata, state["processor"])
         columns = [EncodedColumn(**c) for c in state["columns"]]
-        model._restore(metadata, processor, columns, int(state["n_training_rows"]))
+        constraints = None
+        if state.get("constraints") is not None:
+            from simulacra.constraints import ConstraintSet
+
+            constraints = ConstraintSet.from_state(metadata, state["constraints"])
+        model._restore(metadata, processor, columns, int(state["n_training_rows"]), constraints)
         model.set_state(state["family"])
     except SimulacraError as exc:
         raise ModelFileError(f"{path}: cannot be loaded: {exc}") from None

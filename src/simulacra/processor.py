@@ -107,15 +107,19 @@ class Processor:
         rng: np.random.Generator,
         key: int,
         total: int,
+        learned_only: bool = False,
     ) -> pd.DataFrame:
         """Back to the source's columns, types and formats; ids and PII regenerated.
 
         ``start`` is the global index of the first row (ids stay unique across
         batches); ``key`` and ``total`` (rows in the run) are fixed for one sampling run.
+        With ``learned_only`` only the learned columns come back (no draws from ``rng``).
         """
         n = len(encoded)
         out: dict[str, pd.Series] = {}
         for name in self.metadata.columns:
+            if learned_only and name not in self.transforms_:
+                continue
             null = None
             if self.nullable_.get(name) and name + NULL_SUFFIX in encoded:
                 null = encoded[name + NULL_SUFFIX].to_numpy() == 1

@@ -133,5 +133,28 @@ def from_uniform(marginal: dict[str, Any], u: np.ndarray) -> np.ndarray:
     return marginal["order"][ranks]
 
 
+def cdf(marginal: dict[str, Any], x: np.ndarray) -> np.ndarray:
+    """A continuous marginal's CDF at ``x`` (the inverse of :func:`from_uniform`)."""
+    if marginal["kind"] == "grid":
+        grid = marginal["grid"]
+        return np.interp(x, grid, np.linspace(0.0, 1.0, len(grid)))
+    from scipy import stats
+
+    with np.errstate(all="ignore"):
+        return getattr(stats, marginal["dist"]).cdf(x, *marginal["params"])
+
+
+def code_intervals(marginal: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Each code's (lower, upper) share interval on the uniform scale, indexed by code."""
+    probs = marginal["probs"][marginal["order"]]
+    upper = np.clip(np.cumsum(probs), 0.0, 1.0)
+    lower = np.concatenate([[0.0], upper[:-1]])
+    by_code_lower = np.empty_like(lower)
+    by_code_upper = np.empty_like(upper)
+    by_code_lower[marginal["order"]] = lower
+    by_code_upper[marginal["order"]] = upper
+    return by_code_lower, by_code_upper
+
+
 def normal_scores(u: np.ndarray) -> np.ndarray:
     return special.ndtri(np.clip(u, 1e-12, 1 - 1e-12))

@@ -144,16 +144,24 @@ class Synthesizer(ABC):
             meta = Metadata.detect(frame)
         else:
             meta = metadata if isinstance(metadata, Metadata) else Metadata.from_json(metadata)
-            sources = [data, metadata]
-            where = " with ".join(str(x) for x in sources if isinstance(x, str | Path)) or None
-            meta.validate(frame, where=where)
+            meta.validate(frame, where=_where(data, metadata))
+        constraints = None
+        if getattr(meta, "constraints", None):
+            from simulacra.constraints import constraint_set
+
+            constraints = constraint_set(meta)
+            constraints.check_training(frame, where=_where(data, metadata))
         rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(_FIT_STREAM,)))
         processor = Processor(meta).fit(frame)
-        encoded = processor.encode(frame, rng)
-        self._fit(encoded, rng)
+        encoded = learned = processor.encode(frame, rng)
+        if constraints is not None:
+            learned = constraints.fit(frame, encoded).encode(encoded)
+        self._fit(learned, rng)
         self.metadata_ = meta
         self.processor_ = processor
-        self.columns_ = encoded.columns
+        self.constraints_ = constraints
+        self.columns_ = learned.columns
+        self.reparametrized_ = _changed_columns(encoded, learned)
         self.n_training_rows_ = len(frame)
         return self
 
@@ -182,32 +190,63 @@ class Synthesizer(ABC):
                 f"this {self.name} synthesizer is not fitted yet; call fit(data) first"
             )
 
-    def sample(self, n: int, *, seed: int | None = None) -> pd.DataFrame:
+    def sample(
+        self,
+        n: int | None = None,
+        *,
+        seed: int | None = None,
+        conditions: dict[str, Any] | pd.DataFrame | None = None,
+        rebalance: dict[str, dict[Any, float]] | None = None,
+    ) -> pd.DataFrame:
         """``n`` synthetic rows in the source's columns, types and formats.
 
         ``seed`` overrides the constructor's seed; with neither, every call differs.
+        ``conditions`` fixes values: a dict such as ``{"region": "North", "age":
+        (30, 40)}`` (a tuple is a closed range, a list any of its values, ``None``
+        a missing cell) for every row, or a DataFrame with one output row per
+        row (``n`` may then be left out; empty cells are free). ``rebalance``
+        sets categories' shares, e.g. ``{"diagnosis": {"rare": 0.3}}``; the other
+        categories share the rest in their learned proportions. Families that
+        can condition exactly do; otherwise rows are drawn until they meet the
+        conditions, and an error names a condition too rare to meet.
+        ``last_sample_info`` then says how many rows were drawn and how.
         """
-        n = _positive_int("n", n)
-        return pd.concat(list(self.sample_batches(n, batch_size=n, seed=seed)))
+        batches = self.sample_batches(
+            n, batch_size=None, seed=seed, conditions=conditions, rebalance=rebalance
+        )
+        return pd.concat(list(batches))
 
     def sample_batches(
-        self, n: int, batch_size: int = DEFAULT_BATCH, *, seed: int | None = None
+        self,
+        n: int | None = None,
+        batch_size: int | None = DEFAULT_BATCH,
+        *,
+        seed: int | None = None,
+        conditions: dict[str, Any] | pd.DataFrame | None = None,
+        rebalance: dict[str, dict[Any, float]] | None = None,
     ) -> Iterator[pd.DataFrame]:
         """``n`` rows in DataFrames of at most ``batch_size`` rows, memory bounded by one batch.
 
         The rows are the same as ``sample(n, seed=seed)`` whatever the batch size.
         """
+        from simulacra.synthesizers._sampling import make_plan
+
         self._check_fitted()
-        n = _positive_int("n", n)
-        batch_size = _positive_int("batch_size", batch_size)
+        if n is not None:
+            n = _positive_int("n", n)
         if seed is not None:
             seed = SEED.check(seed, self.name)
         run_seed = seed if seed is not None else self.seed
         if run_seed is None:
             run_seed = int(np.random.SeedSequence().entropy % 2**63)
-        return self._batches(n, batch_size, run_seed)
+        plan = make_plan(self, n, run_seed, conditions, rebalance)
+        batch_size = plan.n if batch_size is None else _positive_int("batch_size", batch_size)
+        return self._batches(plan, batch_size, run_seed)
 
-    def _batches(self, n: int, batch_size: int, seed: int) -> Iterator[pd.DataFrame]:
+    def _batches(self, plan: Any, batch_size: int, seed: int) -> Iterator[pd.DataFrame]:
+        from simulacra.synthesizers._sampling import draw_block, to_source
+
+        n = plan.n
         key = int(np.random.SeedSequence(seed, spawn_key=(_KEY_STREAM,)).generate_state(1)[0])
         pending: list[pd.DataFrame] = []
         held = 0
@@ -216,9 +255,10 @@ class Synthesizer(ABC):
             rows = min(BLOCK_ROWS, n - start)
             seq = np.random.SeedSequence(seed, spawn_key=(_BLOCK_STREAM, block))
             rng = np.random.default_rng(seq)
-            encoded = self._sample(rows, rng)
-            pending.append(self.processor_.decode(encoded, start=start, rng=rng, key=key, total=n))
+            encoded = draw_block(self, plan, start, rows, rng)
+            pending.append(to_source(self, encoded, start=start, rng=rng, key=key, total=n))
             held += rows
+            self.last_sample_info = {"rows": start + rows, "drawn": plan.drawn, "how": plan.method}
             last = start + rows == n
             while held >= batch_size or (last and held):
                 frame = pending[0] if len(pending) == 1 else pd.concat(pending, ignore_index=True)
@@ -237,7 +277,7 @@ class Synthesizer(ABC):
 
     def get_state(self) -> dict[str, Any]:
         """The family's learned state: every ``*_`` attribute the base does not own."""
-        own = {"metadata_", "processor_", "columns_", "n_training_rows_"}
+        own = {"metadata_", "processor_", "constraints_", "columns_", "n_training_rows_"}
         return {k: v for k, v in vars(self).items() if k.endswith("_") and k not in own}
 
     def set_state(self, state: dict[str, Any]) -> None:
@@ -245,10 +285,30 @@ class Synthesizer(ABC):
             setattr(self, key, value)
 
     def _restore(
-        self, metadata: Metadata, processor: Processor, columns: list[EncodedColumn], rows: int
+        self,
+        metadata: Metadata,
+        processor: Processor,
+        columns: list[EncodedColumn],
+        rows: int,
+        constraints: Any = None,
     ) -> None:
-        self.metadata_, self.processor_ = metadata, processor
+        self.metadata_, self.processor_, self.constraints_ = metadata, processor, constraints
         self.columns_, self.n_training_rows_ = columns, rows
+
+
+def _where(*sources: Any) -> str | None:
+    """The files a fit read from, for error messages."""
+    return " with ".join(str(x) for x in sources if isinstance(x, str | Path)) or None
+
+
+def _changed_columns(encoded: EncodedTable, learned: EncodedTable) -> list[str]:
+    """Encoded columns the constraints replaced, dropped or changed the meaning of."""
+    return [
+        name
+        for name in encoded.data.columns
+        if name not in learned.data.columns
+        or not np.array_equal(encoded.data[name].to_numpy(), learned.data[name].to_numpy())
+    ]
 
 
 def _positive_int(name: str, value: Any) -> int:

@@ -6,9 +6,12 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from simulacra.conditions import Evidence
 from simulacra.processor import EncodedTable
 from simulacra.synthesizers._marginals import (
     MARGINALS,
+    cdf,
+    code_intervals,
     columns_from_uniform,
     fit_marginal,
     normal_scores,
@@ -17,6 +20,7 @@ from simulacra.synthesizers._marginals import (
 from simulacra.synthesizers.base import Synthesizer
 
 CORRELATION_ROWS = 200_000  # rows used to estimate the correlation matrix
+GIBBS_SWEEPS = 30  # sweeps when two or more conditioned columns are ranges or category sets
 
 
 class GaussianCopulaSynthesizer(Synthesizer):
@@ -66,6 +70,100 @@ class GaussianCopulaSynthesizer(Synthesizer):
         z = rng.standard_normal((n, len(self.columns_)), dtype=np.float32) @ chol.T
         u = special.ndtr(z)
         return columns_from_uniform(self.marginals_, u, [c.name for c in self.columns_])
+
+    def _sample_conditional(
+        self, n: int, rng: np.random.Generator, evidence: Evidence
+    ) -> pd.DataFrame:
+        """Rows given the evidence, from the conditional Gaussian of the latent scores.
+
+        Each condition is an interval of its column's latent score (a point for
+        a pinned number, a union of category intervals for codes). Conditioned
+        scores are drawn from their truncated joint normal (one exact step when
+        at most one of them is an interval, Gibbs sweeps otherwise), and the
+        free scores from the normal conditional on them: no rejection.
+        """
+        names = [c.name for c in self.columns_]
+        index = {name: j for j, name in enumerate(names)}
+        boxes = {index[k]: self._box(index[k], v) for k, v in evidence.allowed.items()}
+        for name, (low, high) in evidence.bounds.items():
+            j = index[name]
+            lo, hi = (special.ndtri(cdf(self.marginals_[j], b))[:, None] for b in (low, high))
+            boxes[j] = (lo, hi, np.ones((n, 1), dtype=bool))
+        cond = sorted(boxes, key=lambda j: not _is_point(boxes[j]))
+        free = [j for j in range(len(names)) if j not in boxes]
+        corr = self.correlation_
+        z = np.zeros((n, len(names)))
+        for j in cond:
+            z[:, j] = _truncated_normal(np.zeros(n), 1.0, *boxes[j], rng)
+        intervals = [j for j in cond if not _is_point(boxes[j])]
+        sweeps = 1 if len(intervals) <= 1 else GIBBS_SWEEPS
+        for _ in range(sweeps):
+            for j in cond:
+                others = [i for i in cond if i != j]
+                if not others:
+                    continue
+                w = np.linalg.solve(corr[np.ix_(others, others)], corr[others, j])
+                sd = float(np.sqrt(max(1.0 - corr[j, others] @ w, 1e-12)))
+                z[:, j] = _truncated_normal(z[:, others] @ w, sd, *boxes[j], rng)
+        if free:
+            gain = np.linalg.solve(corr[np.ix_(cond, cond)], corr[np.ix_(cond, free)])
+            cov = corr[np.ix_(free, free)] - corr[np.ix_(free, cond)] @ gain
+            chol = np.linalg.cholesky(cov + 1e-9 * np.eye(len(free)))
+            z[:, free] = z[:, cond] @ gain + rng.standard_normal((n, len(free))) @ chol.T
+        out = columns_from_uniform(self.marginals_, special.ndtr(z), names)
+        for name, (low, high) in evidence.bounds.items():
+            out[name] = np.where(low == high, low, np.clip(out[name].to_numpy(), low, high))
+        return out
+
+    def _box(self, j: int, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each code's latent interval, and which codes each row allows."""
+        lower, upper = code_intervals(self.marginals_[j])
+        k = len(lower)
+        return special.ndtri(lower)[None, :], special.ndtri(upper)[None, :], allowed[:, :k]
+
+
+def _is_point(box: tuple[np.ndarray, np.ndarray, np.ndarray]) -> bool:
+    low, high, _ = box
+    return low.shape[1] == 1 and bool(np.all(low == high))
+
+
+def _truncated_normal(
+    mean: np.ndarray,
+    sd: float,
+    low: np.ndarray,
+    high: np.ndarray,
+    allowed: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Draws of N(mean, sd) restricted to the union of the allowed intervals [low, high].
+
+    Rows pick an interval by its probability mass, then a point inside it by
+    the inverse CDF, computed on the tail nearer the mean so that far
+    intervals keep their precision. Point intervals (low == high) return the point.
+    """
+    n = len(mean)
+    a = (low - mean[:, None]) / sd
+    b = (high - mean[:, None]) / sd
+    a, b = np.broadcast_to(a, allowed.shape), np.broadcast_to(b, allowed.shape)
+    flip = a > 0  # upper tail: work with -x, where the normal CDF is precise
+    pa = np.where(flip, special.ndtr(-b), special.ndtr(a))
+    pb = np.where(flip, special.ndtr(-a), special.ndtr(b))
+    mass = (pb - pa) * allowed
+    total = mass.sum(axis=1)
+    share = np.cumsum(mass, axis=1) / np.where(total > 0, total, 1.0)[:, None]
+    pick = np.minimum((share < rng.random(n)[:, None]).sum(axis=1), allowed.shape[1] - 1)
+    # rows whose allowed intervals lie too far out to have mass: their nearest allowed point
+    lost = total <= 0
+    if lost.any():
+        gap = np.where(allowed, np.minimum(np.abs(a), np.abs(b)), np.inf)
+        pick[lost] = np.argmin(gap[lost], axis=1)
+    rows = np.arange(n)
+    lo, hi = pa[rows, pick], pb[rows, pick]
+    p = lo + rng.random(n) * (hi - lo)
+    x = special.ndtri(np.clip(p, 1e-300, 1.0))
+    x = np.where(flip[rows, pick], -x, x)
+    x = np.clip(x, a[rows, pick], b[rows, pick])
+    return mean + sd * x
 
 
 def _jitter_attenuation(probs: np.ndarray) -> float:

@@ -1,0 +1,230 @@
+"""The sampling loop behind ``Synthesizer.sample``: conditions, constraints, rejection.
+
+A block of rows is drawn from the family (exactly conditioned when the family
+can), decoded, repaired where a constraint allows it, and checked; rows that
+miss their conditions or break a constraint are drawn again, up to a bound,
+after which the error names the condition or rule that could not be met.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from simulacra.conditions import Conditions, Evidence, met, parse_conditions, rebalance_conditions
+from simulacra.errors import InvalidParameterError
+
+if TYPE_CHECKING:
+    from simulacra.synthesizers.base import Synthesizer
+
+MAX_DRAWS_PER_ROW = 100  # rejection gives up after this many drawn rows per row asked for
+MIN_CANDIDATES = 1_000
+SHARE_ROWS = 20_000  # rows drawn to read the model's category shares for rebalancing
+
+
+@dataclass
+class Plan:
+    """One sampling run: its rows, conditions, constraints and running counts."""
+
+    n: int
+    conditions: Conditions | None
+    constraints: Any | None  # a ConstraintSet with at least one rule, or None
+    exact: bool  # the family may condition exactly on these columns
+    state: dict | None = None  # uniqueness across batches
+    drawn: int = 0
+    method: str = "direct"
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def plain(self) -> bool:
+        return self.conditions is None and self.constraints is None
+
+
+def make_plan(
+    model: Synthesizer,
+    n: int | None,
+    seed: int,
+    conditions: dict | pd.DataFrame | None,
+    rebalance: dict | None,
+) -> Plan:
+    """Check the request against the fitted model; clear errors before any row is drawn."""
+    parsed = None
+    if conditions is not None:
+        parsed, n = parse_conditions(conditions, model.metadata_, model.processor_, n)
+    if n is None:
+        raise InvalidParameterError("say how many rows to sample: sample(n)")
+    if rebalance is not None:
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(3,)))
+        shares = category_shares(model, list(rebalance) if isinstance(rebalance, dict) else [])
+        table = rebalance_conditions(rebalance, model.metadata_, shares, n, rng)
+        extra, _ = parse_conditions(table, model.metadata_, model.processor_, n)
+        parsed = extra if parsed is None else parsed.combine(extra)
+    constraints = getattr(model, "constraints_", None) or None
+    exact = parsed is not None and _family_conditions(model, parsed.evidence)
+    plan = Plan(n, parsed, constraints, exact)
+    if constraints is not None:
+        plan.state = constraints.new_run_state()
+    if parsed is not None:
+        plan.method = "exact" if exact else "rejection"
+    return plan
+
+
+def category_shares(model: Synthesizer, columns: list[str]) -> dict[str, dict[Any, float]]:
+    """Each category's share under the model (every known category, zero if never drawn)."""
+    rng = np.random.default_rng(np.random.SeedSequence(0, spawn_key=(4,)))
+    decoded = to_source(model, model._sample(SHARE_ROWS, rng), learned_only=True)
+    out = {}
+    for name in columns:
+        transform = model.processor_.transforms_.get(name)
+        if transform is None or transform.kind != "discrete":
+            continue
+        counts = decoded[name].value_counts(normalize=True)
+        if hasattr(transform, "categories_"):
+            labels = list(transform.categories_)
+        else:
+            col = transform.column
+            labels = [True, False] if col.true_label is None else [col.true_label, col.false_label]
+        out[name] = {label: float(counts.get(label, 0.0)) for label in labels}
+    return out
+
+
+def _family_conditions(model: Synthesizer, evidence: Evidence) -> bool:
+    from simulacra.synthesizers.base import Synthesizer
+
+    if type(model)._sample_conditional is Synthesizer._sample_conditional:
+        return False
+    learned = {c.name for c in model.columns_}
+    changed = set(getattr(model, "reparametrized_", []))
+    return all(c in learned and c not in changed for c in evidence.columns)
+
+
+def to_source(
+    model: Synthesizer,
+    encoded: pd.DataFrame,
+    *,
+    learned_only: bool = False,
+    start: int = 0,
+    rng: np.random.Generator | None = None,
+    key: int = 0,
+    total: int = 0,
+) -> pd.DataFrame:
+    """Model rows back to the source's columns, constraints filled in and repaired."""
+    constraints = getattr(model, "constraints_", None) or None
+    if constraints is not None:
+        encoded = constraints.decode(encoded)
+    decoded = model.processor_.decode(
+        encoded,
+        start=start,
+        rng=rng if rng is not None else np.random.default_rng(0),
+        key=key,
+        total=total or len(encoded),
+        learned_only=learned_only,
+    )
+    return constraints.repair(decoded) if constraints is not None else decoded
+
+
+def draw_block(model: Synthesizer, plan: Plan, start: int, rows: int, rng: np.random.Generator):
+    """Encoded model rows ``start .. start + rows`` of the run, every one acceptable."""
+    if plan.plain:
+        plan.drawn += rows
+        return model._sample(rows, rng)
+    evidence = (
+        plan.conditions.evidence.take(slice(start, start + rows)) if plan.conditions else None
+    )
+    out = _candidates(model, plan, rows, rng, evidence)
+    ok, decoded = _acceptable(model, plan, out, evidence)
+    _remember(plan, decoded[ok])
+    pending = np.flatnonzero(~ok)
+    while len(pending):
+        if plan.drawn > MAX_DRAWS_PER_ROW * plan.n + MIN_CANDIDATES:
+            raise _too_rare(model, plan, out, start, pending)
+        if plan.exact:
+            sub = evidence.take(pending)
+            fresh = _candidates(model, plan, len(pending), rng, sub)
+            good, decoded = _acceptable(model, plan, fresh, sub)
+            out.iloc[pending[good]] = fresh[good].to_numpy()
+            _remember(plan, decoded[good])
+            pending = pending[~good]
+            continue
+        pending = _reject(model, plan, out, pending, rng, evidence)
+    return out
+
+
+def _candidates(model, plan: Plan, rows: int, rng, evidence: Evidence | None) -> pd.DataFrame:
+    plan.drawn += rows
+    if plan.exact and evidence is not None:
+        drawn = model._sample_conditional(rows, rng, evidence)
+        if drawn is not None:
+            return drawn
+        plan.exact, plan.method = False, "rejection"
+    return model._sample(rows, rng)
+
+
+def _acceptable(
+    model, plan: Plan, encoded: pd.DataFrame, evidence: Evidence | None
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Which rows meet their conditions and every constraint, and the decoded rows."""
+    decoded = to_source(model, encoded, learned_only=True)
+    ok = np.ones(len(encoded), dtype=bool)
+    if evidence is not None:
+        ok &= met(evidence, decoded, model.processor_)
+    if plan.constraints is not None:
+        ok &= plan.constraints.holds(decoded, plan.state)
+    return ok, decoded
+
+
+def _remember(plan: Plan, decoded: pd.DataFrame) -> None:
+    if plan.constraints is not None and len(decoded):
+        plan.constraints.remember(decoded, plan.state)
+
+
+def _reject(model, plan: Plan, out: pd.DataFrame, pending: np.ndarray, rng, evidence) -> np.ndarray:
+    """Fill pending rows from unconditional draws that meet each row's conditions."""
+    rate = len(out) / max(plan.drawn, 1)
+    size = int(np.clip(len(pending) / max(rate, 0.01) * 1.2, MIN_CANDIDATES, 262_144))
+    plan.drawn += size
+    fresh = model._sample(size, rng)
+    decoded = to_source(model, fresh, learned_only=True)
+    holds = np.ones(size, dtype=bool)
+    if plan.constraints is not None:
+        holds = plan.constraints.holds(decoded, plan.state)
+    groups = evidence.take(pending).patterns() if evidence is not None else np.zeros(len(pending))
+    free = holds.copy()
+    still = []
+    for group in np.unique(groups):
+        rows = pending[groups == group]
+        ok = free.copy()
+        if evidence is not None:
+            ok &= met(evidence.take(rows[:1]).broadcast(size), decoded, model.processor_)
+        chosen = np.flatnonzero(ok)[: len(rows)]
+        out.iloc[rows[: len(chosen)]] = fresh.iloc[chosen].to_numpy()
+        free[chosen] = False
+        _remember(plan, decoded.iloc[chosen])
+        still.append(rows[len(chosen) :])
+    return np.concatenate(still) if still else pending[:0]
+
+
+def _too_rare(model, plan: Plan, out: pd.DataFrame, start: int, pending: np.ndarray):
+    rate = 1 - len(pending) / max(len(out), 1)
+    parts = []
+    if plan.conditions is not None:
+        parts.append(f"conditions {plan.conditions.describe(start + int(pending[0]))}")
+    if plan.constraints is not None:
+        decoded = to_source(model, out.iloc[pending], learned_only=True)
+        failing = [k for k, v in plan.constraints.failures(decoded, plan.state).items() if v]
+        if failing:
+            parts.append(f"constraint(s) {', '.join(failing)}")
+    what = " with ".join(parts) or "the request"
+    hint = (
+        "loosen the conditions, or use a family that conditions exactly (copula, bayesnet, "
+        "or cart with the conditioned columns first in visit_order)"
+        if plan.conditions is not None
+        else "check that the rules can hold together and that the training data meets them"
+    )
+    return InvalidParameterError(
+        f"{model.name}: {what} could not be met: {plan.drawn:,} rows drawn for {plan.n:,} asked "
+        f"({rate:.1%} of this block met); too rare to sample this way; {hint}"
+    )

@@ -1,0 +1,151 @@
+"""Conditional sampling and rebalancing, for every family, through the public API."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import simulacra
+from simulacra.errors import InvalidParameterError
+
+FAMILIES = sorted(simulacra.families())
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    n = 3000
+    region = rng.choice(["North", "South", "East", "West"], n, p=[0.4, 0.3, 0.2, 0.1])
+    age = np.clip(rng.normal(45, 12, n) + (region == "North") * 8, 18, 90).round()
+    income = np.round(20_000 + age * 800 + rng.normal(0, 5000, n), 2)
+    diagnosis = np.where(rng.random(n) < 0.05, "rare", "common")
+    df = pd.DataFrame({"region": region, "age": age.astype(int), "income": income})
+    df["diagnosis"] = diagnosis
+    df["joined"] = (
+        pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 1000, n), "D")
+    ).strftime("%Y-%m-%d")
+    df.loc[rng.random(n) < 0.1, "income"] = np.nan
+    return df
+
+
+@pytest.fixture(scope="module")
+def fitted(table: pd.DataFrame) -> dict[str, simulacra.Synthesizer]:
+    return {f: simulacra.create(f, seed=0).fit(table) for f in FAMILIES}
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_row_meets_dict_conditions(family: str, fitted: dict) -> None:
+    model = fitted[family]
+    out = model.sample(500, conditions={"region": "North", "age": (30, 40)})
+    assert len(out) == 500
+    assert (out["region"] == "North").all()
+    assert out["age"].between(30, 40).all()
+    assert model.last_sample_info["rows"] == 500
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_one_row_per_condition_row(family: str, fitted: dict) -> None:
+    wanted = pd.DataFrame({"region": ["West", "North", None, "East"] * 50})
+    out = fitted[family].sample(conditions=wanted)
+    assert len(out) == 200
+    given = wanted["region"].notna()
+    assert (out["region"][given].to_numpy() == wanted["region"][given].to_numpy()).all()
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_rebalance_hits_the_asked_share(family: str, fitted: dict) -> None:
+    out = fitted[family].sample(2000, rebalance={"diagnosis": {"rare": 0.3}})
+    assert (out["diagnosis"] == "rare").mean() == pytest.approx(0.3, abs=0.001)
+
+
+def test_copula_conditions_exactly_without_rejection(table: pd.DataFrame, fitted: dict) -> None:
+    model = fitted["copula"]
+    out = model.sample(4000, conditions={"region": "North"})
+    assert model.last_sample_info == {"rows": 4000, "drawn": 4000, "how": "exact"}
+    real = table.loc[table["region"] == "North", "age"].mean()
+    assert out["age"].mean() == pytest.approx(real, abs=1.5)
+
+
+def test_copula_pinned_number_follows_the_conditional_gaussian() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=5000)
+    df = pd.DataFrame({"x": x, "y": 0.8 * x + 0.6 * rng.normal(size=5000)})
+    out = simulacra.create("copula", seed=0).fit(df).sample(20_000, conditions={"x": 1.0})
+    assert (out["x"] == 1.0).all()
+    assert out["y"].mean() == pytest.approx(0.8, abs=0.04)
+    assert out["y"].std() == pytest.approx(0.6, abs=0.04)
+
+
+def test_copula_two_ranges_use_gibbs_and_hold(table: pd.DataFrame, fitted: dict) -> None:
+    out = fitted["copula"].sample(2000, conditions={"age": (60, 70), "region": ["South", "East"]})
+    assert out["age"].between(60, 70).all() and out["region"].isin(["South", "East"]).all()
+    assert fitted["copula"].last_sample_info["how"] == "exact"
+
+
+def test_cart_is_exact_when_conditions_lead_the_visit_order(table: pd.DataFrame) -> None:
+    model = simulacra.create("cart", seed=0, visit_order=["region", "age"]).fit(table)
+    out = model.sample(3000, conditions={"region": "North", "age": (30, 40)})
+    assert model.last_sample_info["how"] == "exact"
+    assert model.last_sample_info["drawn"] == 3000
+    real = table[(table["region"] == "North") & table["age"].between(30, 40)]
+    assert out["income"].mean() == pytest.approx(real["income"].mean(), rel=0.05)
+
+
+def test_missing_cell_condition(fitted: dict) -> None:
+    out = fitted["copula"].sample(300, conditions={"income": None})
+    assert out["income"].isna().all()
+
+
+def test_batches_with_conditions_match_sample(fitted: dict) -> None:
+    model = fitted["independent"]
+    whole = model.sample(900, seed=5, conditions={"region": "East"})
+    parts = list(model.sample_batches(900, batch_size=400, seed=5, conditions={"region": "East"}))
+    pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), whole)
+
+
+def test_too_rare_a_condition_is_named(table: pd.DataFrame) -> None:
+    model = simulacra.create("bootstrap", seed=0).fit(table)
+    with pytest.raises(InvalidParameterError, match=r"income in \[50000.01, 50000.02\]"):
+        model.sample(50, conditions={"income": (50000.01, 50000.02)})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"conditions": {"regoin": "North"}}, "did you mean 'region'"),
+        ({"conditions": {"region": "Mars"}}, "never took the value"),
+        ({"conditions": {"age": (50, 40)}}, "low 50 above high 40"),
+        ({"conditions": {"age": 200}}, "outside 18 to"),
+        ({"conditions": {"age": 30.5}}, "steps of 1"),
+        ({"conditions": {"age": None}}, "no missing values"),
+        ({"rebalance": {"diagnosis": {"rare": 0.8, "common": 0.5}}}, "sum to at most 1"),
+        ({"rebalance": {"diagnosis": {"unheard": 0.2}}}, "no category"),
+        ({"rebalance": {"age": {30: 0.2}}}, "not a categorical"),
+        (
+            {"conditions": {"diagnosis": "rare"}, "rebalance": {"diagnosis": {"rare": 0.3}}},
+            "conditioned twice",
+        ),
+    ],
+)
+def test_bad_requests_get_clear_errors(fitted: dict, kwargs: dict, message: str) -> None:
+    with pytest.raises(InvalidParameterError, match=message):
+        fitted["copula"].sample(100, **kwargs)
+
+
+def test_conditions_table_and_n_must_agree(fitted: dict) -> None:
+    with pytest.raises(InvalidParameterError, match="conditions table has 2 rows"):
+        fitted["copula"].sample(5, conditions=pd.DataFrame({"region": ["North", "South"]}))
+
+
+def test_regenerated_columns_cannot_be_conditioned() -> None:
+    df = simulacra.datasets.load_customers()
+    model = simulacra.create("independent", seed=0).fit(df)
+    with pytest.raises(InvalidParameterError, match="regenerated"):
+        model.sample(10, conditions={"email": "a@b.c"})
+
+
+def test_datetime_range_condition(fitted: dict) -> None:
+    out = fitted["copula"].sample(500, conditions={"joined": ("2021-01-01", "2021-03-31")})
+    days = pd.to_datetime(out["joined"])
+    assert days.between("2021-01-01", "2021-03-31").all()
