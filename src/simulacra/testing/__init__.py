@@ -121,6 +121,23 @@ def check_output_matches_metadata(family: str, data: pd.DataFrame) -> None:
         assert abs(values.isna().mean() - real_share) < 0.05, f"{name}: null share drifted"
 
 
+def check_conditions_honored(family: str, data: pd.DataFrame) -> None:
+    meta = Metadata.detect(data)
+    model = create(family, seed=0).fit(data, metadata=meta)
+    category = next(n for n, c in meta.columns.items() if c.type == "categorical")
+    number = next(n for n, c in meta.columns.items() if c.type == "numerical")
+    value = data[category].mode()[0]
+    low, high = data[number].quantile([0.25, 0.75])
+    out = model.sample(300, conditions={category: value, number: (low, high)})
+    assert len(out) == 300, "conditional sampling gave the wrong row count"
+    assert (out[category] == value).all(), f"{category}: a row misses its condition"
+    assert out[number].between(low, high).all(), f"{number}: a row is outside its range"
+    table = pd.DataFrame({category: data[category].dropna().iloc[:50].to_numpy()})
+    per_row = model.sample(conditions=table)
+    same = per_row[category].to_numpy() == table[category].to_numpy()
+    assert same.all(), "one output row per condition row, in order"
+
+
 def check_params_documented(family: str, data: pd.DataFrame) -> None:
     cls = family_class(family)
     assert cls.description, "the family needs a one-line description"
@@ -137,6 +154,7 @@ CHECKS: tuple[Callable[[str, pd.DataFrame], None], ...] = (
     check_batches_match_sample,
     check_save_load,
     check_output_matches_metadata,
+    check_conditions_honored,
     check_params_documented,
 )
 
