@@ -408,3 +408,55 @@ def test_user_can_declare_text_labels_categorical(tmp_path: Path) -> None:
     meta = Metadata.from_dict(spec)
     out = simulacra.create("independent", seed=0).fit(df, metadata=meta).sample(500)
     assert set(out["answer"]) == {"yes", "(other)"}  # 'no' undeclared: pooled, never verbatim
+
+
+# ------------------------------------------------------------------ constraints
+def test_constraints_round_trip_through_json_and_are_left_out_when_none(tmp_path: Path) -> None:
+    meta = Metadata({"start": Column("numerical"), "end": Column("numerical")})
+    assert "constraints" not in json.loads(meta.to_json())
+    meta.constraints = [
+        {"type": "inequality", "low": "start", "high": "end", "strict": True},
+        {"type": "custom", "expression": "`end` - start < 10", "name": "short"},
+    ]
+    path = tmp_path / "meta.json"
+    meta.to_json(path)
+    again = Metadata.from_json(path)
+    assert again == meta and again.constraints == meta.constraints
+    assert json.loads(path.read_text())["version"] == 1
+
+
+def test_constraint_declarations_are_checked_with_the_columns() -> None:
+    spec = {
+        "columns": {"start": {"type": "numerical"}, "end": {"type": "numerical"}},
+        "constraints": [
+            {"type": "inequality", "low": "start", "high": "ned"},
+            {"type": "formula", "column": "end", "expression": "start +* 2"},
+            {"type": "sometimes"},
+        ],
+    }
+    with pytest.raises(InvalidDataError) as info:
+        Metadata.from_dict(spec)
+    problems = info.value.problems
+    assert len(problems) == 3, problems
+    assert "'ned'" in problems[0] and "did you mean 'end'" in problems[0]
+    assert "does not parse" in problems[1] and "position 8" in problems[1]
+    assert "'sometimes'" in problems[2]
+
+
+def test_constraints_must_be_a_list() -> None:
+    with pytest.raises(InvalidDataError, match="'constraints' must be a list"):
+        Metadata.from_dict({"columns": {"a": {"type": "numerical"}}, "constraints": {"a": 1}})
+
+
+def test_validate_names_the_rows_that_break_a_constraint() -> None:
+    meta = Metadata(
+        {"start": Column("numerical"), "end": Column("numerical")},
+        constraints=[{"type": "inequality", "low": "start", "high": "end"}],
+    )
+    data = pd.DataFrame({"start": [1.0, 5.0, 2.0], "end": [2.0, 4.0, 1.0]}, index=[7, 8, 9])
+    with pytest.raises(InvalidDataError) as info:
+        meta.validate(data, where="orders.csv")
+    assert str(info.value) == (
+        "orders.csv: 2 training row(s) break constraint 'end >= start' (rows 8, 9); "
+        "fix or drop these rows, or remove the constraint"
+    )

@@ -117,13 +117,16 @@ class Column:
 
 @dataclass
 class Metadata:
-    """The columns of one table, in order, plus its primary key.
+    """The columns of one table, in order, plus its primary key and business rules.
 
     Build it with :meth:`detect`, edit it as JSON, and hand it to ``fit``.
+    ``constraints`` holds the declared rules as plain JSON objects (see
+    :mod:`simulacra.constraints`); the JSON leaves the list out when it is empty.
     """
 
     columns: dict[str, Column] = field(default_factory=dict)
     primary_key: str | None = None
+    constraints: list[dict[str, Any]] = field(default_factory=list)
     version: int = METADATA_VERSION
 
     # ----------------------------------------------------------------- build
@@ -141,11 +144,14 @@ class Metadata:
 
     # ------------------------------------------------------------------ JSON
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "version": self.version,
             "primary_key": self.primary_key,
             "columns": {name: col.to_dict() for name, col in self.columns.items()},
         }
+        if self.constraints:
+            out["constraints"] = [dict(spec) for spec in self.constraints]
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, where: str | None = None) -> Metadata:
@@ -168,7 +174,16 @@ class Metadata:
                 problems.extend(exc.problems)
             except TypeError:
                 problems.append(f"column {name!r} must be a JSON object")
-        meta = cls(columns=columns, primary_key=data.get("primary_key"), version=version)
+        constraints = data.get("constraints", [])
+        if not isinstance(constraints, list):
+            problems.append("'constraints' must be a list of JSON objects, one per rule")
+            constraints = []
+        meta = cls(
+            columns=columns,
+            primary_key=data.get("primary_key"),
+            constraints=constraints,
+            version=version,
+        )
         problems += meta.problems()
         if problems:
             raise InvalidDataError(problems, where=where)
@@ -203,15 +218,23 @@ class Metadata:
 
     # ------------------------------------------------------------ validation
     def problems(self) -> list[str]:
+        """Every inconsistency in the declarations (columns, key, constraints)."""
         out = []
         for name, col in self.columns.items():
             out += col.problems(name)
         if self.primary_key is not None and self.primary_key not in self.columns:
             out.append(f"primary_key {self.primary_key!r} is not one of the columns")
+        if self.constraints:
+            from simulacra.constraints import constraint_problems
+
+            out += constraint_problems(self)
         return out
 
     def validate(self, data: pd.DataFrame, *, where: str | None = None) -> None:
-        """Check that ``data`` fits this metadata; raise one error listing every problem."""
+        """Check that ``data`` fits this metadata; raise one error listing every problem.
+
+        Rows that break a declared constraint are problems too (named by index label).
+        """
         from simulacra._detect import value_problems
 
         problems = self.problems()
@@ -232,6 +255,10 @@ class Metadata:
                 problems += value_problems(name, col, data[name])
         if self.primary_key in data.columns and data[self.primary_key].duplicated().any():
             problems.append(f"primary key {self.primary_key!r} has repeated values")
+        if self.constraints and not any(p.startswith("constraint ") for p in problems):
+            from simulacra.constraints import constraint_set
+
+            problems += constraint_set(self).training_problems(data)
         if problems:
             raise InvalidDataError(problems, where=where)
 

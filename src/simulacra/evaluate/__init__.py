@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simulacra.constraints import constraint_set
 from simulacra.errors import InvalidDataError
 from simulacra.evaluate.detection import MAX_DETECTION_ROWS, detection_metrics
 from simulacra.evaluate.fairness import MAX_GROUPS, fairness_metrics, group_labels
@@ -98,6 +99,7 @@ def evaluate(
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "version": _version(),
     }
+    whole = (frames["real"], frames["synthetic"])  # constraints are measured on every row
     for role, frame in frames.items():
         frames[role] = _cap(frame, max_rows, rng)
         if len(frame) > max_rows:
@@ -143,7 +145,9 @@ def evaluate(
                 "fairness of models trained on the copy needs a target and a holdout; "
                 "only the groups' representation was measured"
             )
-    validity, scores["validity"] = validity_metrics(frames["real"], frames["synthetic"], meta)
+    validity, scores["validity"] = validity_metrics(
+        frames["real"], frames["synthetic"], meta, whole=whole
+    )
     metrics += validity
     spends = _ledger(ledger, notes)
     return Report(metrics, scores, notes, figures=figures, ledger=spends, context=context)
@@ -320,7 +324,18 @@ def _common_columns(
     key = meta.primary_key if meta.primary_key in kept else None
     for role, frame in frames.items():
         frames[role] = frame[[n for n in kept]]
-    return Metadata(columns=kept, primary_key=key)
+    return Metadata(columns=kept, primary_key=key, constraints=_kept_rules(meta, kept, notes))
+
+
+def _kept_rules(meta: Metadata, kept: dict[str, Column], notes: list[str]) -> list[dict[str, Any]]:
+    """The declared constraints on columns every table has (the others noted as not measured)."""
+    if not meta.constraints:
+        return []
+    rules = constraint_set(meta).constraints
+    lost = [r.name for r in rules if not set(r.columns) <= set(kept)]
+    if lost:
+        notes.append(f"constraints not measured (their columns were not compared): {lost}")
+    return [r.spec for r in rules if set(r.columns) <= set(kept)]
 
 
 def _type_mismatch(values: pd.Series, col: Column) -> str | None:

@@ -7,10 +7,13 @@ Per column, the share of (non-missing) synthetic values that are valid:
 - bounds: numbers and dates within the declared min and max (the real range
   when none are declared);
 - categories: labels the real data has, or the pooled rare label;
-- keys: id columns (the primary key among them) hold no repeated value.
+- keys: id columns (the primary key among them) hold no repeated value;
+- constraints: per rule declared in the metadata, the share of synthetic rows
+  that keep it (``unique`` over the whole synthetic table; the combinations a
+  ``fixed_combinations`` rule allows are those of the real table).
 
-The section score is the lowest of these shares: one broken column is enough
-to make a copy unusable.
+The section score is the lowest of these shares: one broken column or rule is
+enough to make a copy unusable.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from simulacra.constraints import Constraint, constraint_set
 from simulacra.evaluate.fidelity import as_labels, as_number
 from simulacra.evaluate.report import Metric
 from simulacra.metadata import Column, Metadata
@@ -27,9 +31,17 @@ __all__ = ["validity_metrics"]
 
 
 def validity_metrics(
-    real: pd.DataFrame, synthetic: pd.DataFrame, metadata: Metadata
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    metadata: Metadata,
+    *,
+    whole: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> tuple[list[Metric], float]:
-    """Every validity metric and the section score."""
+    """Every validity metric and the section score.
+
+    ``whole`` holds the real and synthetic tables before any sampling of rows:
+    constraints are measured on all of them when given.
+    """
     metrics: list[Metric] = []
     for name, col in metadata.columns.items():
         values = synthetic[name][synthetic[name].notna()]
@@ -69,8 +81,36 @@ def validity_metrics(
                     (name,),
                 )
             )
+    metrics += constraint_metrics(*(whole or (real, synthetic)), metadata)
     scores = [m.value for m in metrics if not np.isnan(m.value)]
     return metrics, float(min(scores)) if scores else float("nan")
+
+
+def constraint_metrics(
+    real: pd.DataFrame, synthetic: pd.DataFrame, metadata: Metadata
+) -> list[Metric]:
+    """Per declared constraint, the share of synthetic rows that keep it."""
+    if not metadata.constraints:
+        return []
+    rules = constraint_set(metadata).fit(real)
+    out = []
+    for rule in rules.constraints:
+        held = rule.holds(synthetic)
+        value = float(held.mean()) if len(held) else float("nan")
+        out.append(
+            Metric(
+                f"constraint: {rule.name}", "validity", value, True, _meaning(rule), rule.columns
+            )
+        )
+    return out
+
+
+def _meaning(rule: Constraint) -> str:
+    if rule.spec.get("type") == "unique":
+        return "share of synthetic rows whose values repeat no earlier row (over the whole table)"
+    if rule.spec.get("type") == "fixed_combinations":
+        return "share of synthetic rows whose combination of values the real data has"
+    return "share of synthetic rows that keep this declared rule (missing cells count as kept)"
 
 
 def _numeric(name: str, col: Column, real: pd.Series, values: pd.Series) -> list[Metric]:

@@ -146,11 +146,10 @@ class Synthesizer(ABC):
             meta = metadata if isinstance(metadata, Metadata) else Metadata.from_json(metadata)
             meta.validate(frame, where=_where(data, metadata))
         constraints = None
-        if getattr(meta, "constraints", None):
+        if meta.constraints:  # validate() has checked the training rows against them
             from simulacra.constraints import constraint_set
 
             constraints = constraint_set(meta)
-            constraints.check_training(frame, where=_where(data, metadata))
         rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(_FIT_STREAM,)))
         processor = Processor(meta).fit(frame)
         encoded = learned = processor.encode(frame, rng)
