@@ -48,6 +48,11 @@ BUILTINS = {
             "Gaussian copula: learned marginals joined by a learned correlation matrix.",
         ),
         FamilyInfo(
+            "bayesnet",
+            "simulacra.synthesizers.bayesnet:BayesianNetworkSynthesizer",
+            "Bayesian network on binned columns: BIC hill-climbing, exact conditioning.",
+        ),
+        FamilyInfo(
             "cart",
             "simulacra.synthesizers.cart:CartSynthesizer",
             "Sequential decision trees, column by column, as synthpop does (smoothed leaf draws).",
