@@ -100,7 +100,7 @@ def test_rare_category_never_leaks():
 @pytest.mark.parametrize("bad", [0, -5, 2.5, "10", "abc", None, True])
 def test_bad_row_counts_are_rejected(mixed, bad):
     model = simulacra.create("independent", seed=0).fit(mixed)
-    with pytest.raises(InvalidParameterError, match="at least 1|how many rows"):
+    with pytest.raises(InvalidParameterError, match=r"at least 1|how many rows"):
         model.sample(bad)
 
 
