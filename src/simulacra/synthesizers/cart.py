@@ -303,7 +303,7 @@ def _draw_code(
         return node["codes"][np.minimum(pick, len(cum) - 1)]
     # shares restricted to the allowed codes: rebuild each leaf's shares for these rows
     k = node["k"]
-    leaf_of_entry = np.ceil(cum).astype(np.int64) - 1
+    leaf_of_entry = _entry_leaves(cum)
     previous = np.concatenate([[-1.0], cum[:-1]])
     same_leaf = np.concatenate([[False], leaf_of_entry[1:] == leaf_of_entry[:-1]])
     share = cum - np.where(same_leaf, previous, leaf_of_entry)
@@ -363,7 +363,7 @@ def _draw_lattice(
         start, end = leaves.astype(np.float64), leaves + 1.0
     else:
         low, high = bounds
-        keys = (np.ceil(cum).astype(np.int64) - 1) * k + node["codes"]
+        keys = _entry_leaves(cum) * k + node["codes"]
         first = leaves * k + np.searchsorted(lattice, low, side="left")
         last = leaves * k + np.searchsorted(lattice, high, side="right") - 1
         i0 = np.searchsorted(keys, first, side="left")
@@ -402,6 +402,11 @@ def _snap_codes(values: np.ndarray, lattice: np.ndarray) -> np.ndarray:
     left = np.maximum(right - 1, 0)
     nearer_left = np.abs(values - lattice[left]) <= np.abs(lattice[right] - values)
     return np.where(nearer_left, left, right).astype(np.int64)
+
+
+def _entry_leaves(cum: np.ndarray) -> np.ndarray:
+    """Each entry's leaf in a leaf-offset cumulative array (leaf L's entries: (L, L + 1])."""
+    return np.ceil(cum).astype(np.int64) - 1
 
 
 def _pinned(evidence: Evidence, name: str) -> bool:
