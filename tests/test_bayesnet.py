@@ -225,3 +225,24 @@ def test_conditional_sampling_is_seeded_and_survives_save_and_load(tmp_path):
     pd.testing.assert_frame_equal(first, _conditional(loaded, 200, 9, mask, bounds))
     free = _conditional(model, 200, seed=9, allowed={"kind": np.ones((200, 2), dtype=bool)})
     pd.testing.assert_frame_equal(free, model._sample(200, np.random.default_rng(9)))
+
+
+def test_gaps_are_outcomes_that_depend_on_other_columns():
+    rng = np.random.default_rng(4)
+    rows = 4_000
+    age = rng.integers(5, 80, rows).astype(float)
+    child = age < 16
+    job = rng.choice(["clerk", "farmer", "nurse"], rows).astype(object)
+    job[child] = None  # children have no job, and the network must draw them again
+    hours = np.where(child, np.nan, 30 + rng.normal(0, 6, rows))
+    age[rng.random(rows) < 0.05] = np.nan
+    df = pd.DataFrame({"age": age, "job": job, "hours": hours})
+    out = simulacra.create("bayesnet", seed=0).fit(df).sample(20_000, seed=1)
+    real_share = df["job"].isna().mean()
+    assert abs(out["job"].isna().mean() - real_share) < 0.02
+    assert (out["job"].isna() != out["hours"].isna()).mean() < 0.005  # the prior leaks a little
+    ages = out.loc[out["job"].isna(), "age"].dropna()
+    assert (ages < 16).mean() > 0.9 and (ages < 20).mean() > 0.97  # bins straddle 16
+    assert abs(out["age"].isna().mean() - 0.05) < 0.01
+    known = out.dropna()
+    assert (known["age"] >= 16).mean() > 0.97 and known["hours"].between(0, 60).all()

@@ -9,7 +9,7 @@ import pandas as pd
 
 from simulacra.conditions import Evidence
 from simulacra.errors import InvalidDataError
-from simulacra.processor import NULL_SUFFIX, EncodedTable
+from simulacra.processor import NULL_SUFFIX, EncodedColumn, EncodedTable
 from simulacra.synthesizers._bn_eliminate import sample_given
 from simulacra.synthesizers._bn_infer import (
     Network,
@@ -22,7 +22,6 @@ from simulacra.synthesizers._bn_structure import (
     cpt_from_counts,
     family_counts,
     hill_climb,
-    joint_mask,
     parent_index,
     topological_order,
 )
@@ -44,16 +43,18 @@ class BayesianNetworkSynthesizer(Synthesizer):
     the BIC score (add, delete or reverse an edge, at most ``max_parents``
     per node); a numeric parent may enter a table through its bins merged
     into ``parent_bins``, twice as many, and so on, as BIC sees fit. Tables
-    are counts plus a small Dirichlet prior; cells filled in for missing
-    values are left out of the counts that link a column to others.
+    are counts plus a small Dirichlet prior. A column with gaps has one more
+    code, "missing", so a gap is an outcome of its own that may depend on,
+    and explain, the other columns (its ``#null`` indicator is not a node).
 
     Sampling is ancestral; a number is drawn inside its bin from that bin's
     quantile grid. Conditional sampling is exact: bucket elimination over
     the conditions, then a draw from the posterior.
 
-    Learned state: ``cards_`` (codes per column), ``parents_`` (column
-    indices), ``merged_`` (per parent, the merge level used or -1),
-    ``cpts_`` (one ``(parent configurations, codes)`` table per column),
+    Learned state: ``nodes_`` (the columns that are nodes), ``cards_``
+    (codes per node, "missing" last where a column has gaps), ``parents_``
+    (node indices), ``merged_`` (per parent, the merge level used or -1),
+    ``cpts_`` (one ``(parent configurations, codes)`` table per node),
     ``grids_`` (per numeric column, a quantile grid per bin) and
     ``merges_`` (per numeric column, its bins' merged codes per level).
 
@@ -110,64 +111,71 @@ class BayesianNetworkSynthesizer(Synthesizer):
     )
 
     def _fit(self, encoded: EncodedTable, rng: np.random.Generator) -> None:
+        self.nodes_ = _nodes(encoded.columns)
         codes = self._bin(encoded)
         rows, d = codes.shape[1], len(codes)
-        # parent views: each column as it is (view j), then each merged level of a number
+        # parent views: each node as it is (view j), then each merged level of a number
         views: list[list[int]] = [[j] for j in range(d)]
-        extra: list[tuple[int, int, np.ndarray]] = []  # (column, level, merge)
-        for j, col in enumerate(encoded.columns):
-            for level, merge in enumerate(self.merges_.get(col.name, ())):
+        extra: list[tuple[int, int, np.ndarray]] = []  # (node, level, merge)
+        for j, name in enumerate(self.nodes_):
+            for level, merge in enumerate(self.merges_.get(name, ())):
                 views[j].append(d + len(extra))
                 extra.append((j, level, merge))
         view_codes = np.concatenate([codes, *(m[codes[j]][None] for j, _, m in extra)])
         view_cards = [*self.cards_, *(int(m.max()) + 1 for _, _, m in extra)]
-        observed = [_observed(encoded, c.name) for c in encoded.columns]
-        observed += [observed[j] for j, _, _ in extra]
-        flags = [j for j, c in enumerate(encoded.columns) if c.name.endswith(NULL_SUFFIX)]
-        learn, seen = view_codes, observed
+        learn = view_codes
         if rows > STRUCTURE_ROWS:
-            pick = np.sort(rng.choice(rows, STRUCTURE_ROWS, replace=False))
-            learn, seen = view_codes[:, pick], [m if m is None else m[pick] for m in observed]
+            learn = view_codes[:, np.sort(rng.choice(rows, STRUCTURE_ROWS, replace=False))]
         cells = max(min(learn.shape[1], MAX_CELLS), 4)
-        chosen = hill_climb(learn, view_cards, views, self.max_parents, cells, seen, flags)
+        chosen = hill_climb(learn, view_cards, views, self.max_parents, cells)
         self.parents_ = [[w if w < d else extra[w - d][0] for w in pa] for pa in chosen]
         self.merged_ = [[-1 if w < d else extra[w - d][1] for w in pa] for pa in chosen]
         self.cpts_ = []
         for c, pa in enumerate(chosen):
             index = parent_index(view_codes, pa, view_cards) if pa else None
-            child, keep = codes[c], None
-            if c not in flags:  # stand-ins for missing cells teach nothing about neighbours
-                keep = joint_mask([observed[w] for w in (c, *pa)])
-            if keep is not None:
-                child, index = child[keep], None if index is None else index[keep]
-            counts = family_counts(
-                child, self.cards_[c], index, math.prod(view_cards[w] for w in pa)
-            )
+            q = math.prod(view_cards[w] for w in pa)
+            counts = family_counts(codes[c], self.cards_[c], index, q)
             self.cpts_.append(cpt_from_counts(counts, self.alpha))
 
     def _bin(self, encoded: EncodedTable) -> np.ndarray:
-        """Codes ``(columns, rows)``; sets ``cards_``, the bins' ``grids_`` and ``merges_``."""
-        codes = np.empty((len(encoded.columns), len(encoded.data)), dtype=np.int64)
+        """Codes ``(nodes, rows)``; sets ``cards_``, the bins' ``grids_`` and ``merges_``.
+
+        A column with gaps gets one code more, the last, for its missing cells;
+        the stand-ins the processor filled in are not learned from.
+        """
+        codes = np.empty((len(self.nodes_), len(encoded.data)), dtype=np.int64)
         self.cards_: list[int] = []
         self.grids_: dict[str, np.ndarray] = {}
         self.merges_: dict[str, np.ndarray] = {}
-        for j, col in enumerate(encoded.columns):
-            values = encoded.data[col.name].to_numpy()
+        kinds = {c.name: c for c in encoded.columns}
+        for j, name in enumerate(self.nodes_):
+            col, values = kinds[name], encoded.data[name].to_numpy()
+            filled = encoded.filled(name)
+            gaps = filled is not None
+            present = ~filled if gaps and not filled.all() else slice(None)
             if col.kind == "discrete":
+                card = max(int(col.cardinality or 1), int(values.max(initial=0)) + 1)
                 codes[j] = values
-                self.cards_.append(max(int(col.cardinality or 1), int(values.max(initial=0)) + 1))
-                continue
-            codes[j], self.grids_[col.name] = discretize(values.astype(np.float64), self.bins)
-            self.cards_.append(len(self.grids_[col.name]))
-            sizes = np.bincount(codes[j], minlength=self.cards_[j])
-            levels = merge_levels(sizes, self.parent_bins)
-            if levels:
-                self.merges_[col.name] = np.stack(levels)
+            else:
+                code, grid = discretize(values[present].astype(np.float64), self.bins)
+                codes[j][present] = code
+                card = len(grid)
+                levels = merge_levels(np.bincount(code, minlength=card), self.parent_bins)
+                if gaps:  # the missing code: a stand-in grid row, its own merged group
+                    grid = np.vstack([grid, grid[:1]])
+                    levels = [np.append(m, m.max() + 1) for m in levels]
+                self.grids_[name] = grid
+                if levels:
+                    self.merges_[name] = np.stack(levels)
+            if gaps:
+                codes[j][filled] = card
+                card += 1
+            self.cards_.append(card)
         return codes
 
     def _network(self) -> Network:
         """The learned network, merged views of numeric parents as variables of their own."""
-        names = [c.name for c in self.columns_]
+        names = self.nodes_
         cards, cpts = list(self.cards_), list(self.cpts_)
         parents: list[list[int]] = []
         views: dict[tuple[int, int], int] = {}  # (column, merge level) -> variable
@@ -197,14 +205,13 @@ class BayesianNetworkSynthesizer(Synthesizer):
         self, n: int, rng: np.random.Generator, evidence: Evidence
     ) -> pd.DataFrame | None:
         """``n`` encoded rows drawn from the network's posterior given ``evidence``."""
-        where = {c.name: j for j, c in enumerate(self.columns_)}
         kinds = {c.name: c.kind for c in self.columns_}
         wrong = [k for k in evidence.allowed if kinds.get(k) != "discrete"]
         wrong += [k for k in evidence.bounds if kinds.get(k) != "continuous"]
         if wrong:
             raise InvalidDataError(
                 f"conditions name {wrong}, which are not encoded columns of this model of that "
-                f"kind; its columns are {list(where)}"
+                f"kind; its columns are {list(kinds)}"
             )
         masks = {k: np.asarray(m, dtype=bool) for k, m in evidence.allowed.items()}
         masks = {k: m for k, m in masks.items() if not m.all()}
@@ -224,14 +231,34 @@ class BayesianNetworkSynthesizer(Synthesizer):
             return_index=True,
             return_inverse=True,
         )
-        likelihood = {where[k]: m[first].astype(np.float64) for k, m in masks.items()}
-        for k, (low, high) in bounds.items():
-            likelihood[where[k]] = bin_likelihood(self.grids_[k], low[first], high[first])
+        likelihood = {}
+        for v, name in enumerate(self.nodes_):
+            value = masks[name][first].astype(np.float64) if name in masks else None
+            if name in bounds:
+                low, high = bounds[name]
+                value = bin_likelihood(self._observed_grid(name), low[first], high[first])
+            gap = masks.get(name + NULL_SUFFIX)
+            if gap is not None and self._has_gaps(v):
+                value = np.ones((len(first), self.cards_[v] - 1)) if value is None else value
+                likelihood[v] = np.column_stack([value * gap[first, :1], gap[first, 1:]])
+            elif value is not None:
+                if self._has_gaps(v):
+                    value = np.column_stack([value, np.zeros(len(first))])
+                likelihood[v] = value
         names = [*masks, *bounds]
         codes = sample_given(self._network(), n, rng, likelihood, pattern.ravel(), names)
         if codes is None:
             return None
         return self._frame(codes, n, rng, bounds)
+
+    def _has_gaps(self, v: int) -> bool:
+        """Whether node ``v`` is a column with gaps, its last code standing for "missing"."""
+        return self.nodes_[v] + NULL_SUFFIX in {c.name for c in self.columns_}
+
+    def _observed_grid(self, name: str) -> np.ndarray:
+        """Numeric column ``name``'s bin grids, without the stand-in row of its missing code."""
+        grids = self.grids_[name]
+        return grids[:-1] if self._has_gaps(self.nodes_.index(name)) else grids
 
     def _frame(
         self,
@@ -242,21 +269,31 @@ class BayesianNetworkSynthesizer(Synthesizer):
     ) -> pd.DataFrame:
         """Encoded rows: codes for discrete columns, numbers drawn inside their bins."""
         out: dict[str, np.ndarray] = {}
-        for j, col in enumerate(self.columns_):
-            if col.kind == "discrete":
-                out[col.name] = codes[j].astype(np.int64, copy=False)
+        for v, name in enumerate(self.nodes_):
+            code = codes[v].astype(np.int64, copy=False)
+            if self._has_gaps(v):
+                missing = code == self.cards_[v] - 1
+                out[name + NULL_SUFFIX] = missing.astype(np.int64)
+                code = np.where(missing, 0, code)
+            if name not in self.grids_:
+                out[name] = code
                 continue
-            grids, u = self.grids_[col.name], rng.random(n)
-            if col.name in bounds:
-                out[col.name] = bounded_values(grids, codes[j], u, *bounds[col.name])
+            grids, u = self.grids_[name], rng.random(n)
+            if name in bounds:
+                out[name] = bounded_values(grids, code, u, *bounds[name])
             else:
-                out[col.name] = bin_values(grids, codes[j], u)
+                out[name] = bin_values(grids, code, u)
         return pd.DataFrame(out, columns=[c.name for c in self.columns_])
 
 
-def _observed(encoded: EncodedTable, name: str) -> np.ndarray | None:
-    filled = encoded.filled(name)
-    return None if filled is None or not filled.any() else ~filled
+def _nodes(columns: list[EncodedColumn]) -> list[str]:
+    """The columns that are network nodes: all but the ``#null`` indicators of other columns."""
+    names = {c.name for c in columns}
+    return [
+        c.name
+        for c in columns
+        if not (c.name.endswith(NULL_SUFFIX) and c.name[: -len(NULL_SUFFIX)] in names)
+    ]
 
 
 def merge_levels(sizes: np.ndarray, coarsest: int) -> list[np.ndarray]:
