@@ -64,13 +64,14 @@ def test_lattice_columns_stay_on_their_steps(mixed: pd.DataFrame) -> None:
     assert (synth - real).abs().sum() / 2 < 0.04  # total variation distance
 
 
-def test_rare_lattice_values_are_not_reproduced() -> None:
+def test_rare_lattice_values_are_not_reproduced_but_the_range_is() -> None:
     rng = np.random.default_rng(1)
     values = rng.integers(0, 5, 3000).astype(float)
-    values[:3] = [101.0, 202.0, 303.0]  # each seen once
+    values[:3] = [101.0, 202.0, 303.0]  # each seen once; 303 is the column's maximum
     df = pd.DataFrame({"n": values, "c": rng.choice(["x", "y"], 3000)})
-    out = simulacra.create("cart", seed=0).fit(df).sample(20_000)
-    assert not out["n"].isin([101.0, 202.0, 303.0]).any()
+    out = simulacra.create("cart", seed=0).fit(df).sample(60_000)
+    assert not out["n"].isin([101.0, 202.0]).any()
+    assert out["n"].max() == 303.0 and out["n"].min() == 0.0  # the metadata's bounds anyway
 
 
 def test_visit_order_is_used_and_checked(mixed: pd.DataFrame) -> None:
@@ -97,3 +98,41 @@ def test_larger_leaves_move_away_from_training_rows(mixed: pd.DataFrame) -> None
         d, _ = nn.kneighbors(out.dropna()[["income", "score"]] / scale)
         distance[leaf] = np.median(d)
     assert distance[200] > distance[2]
+
+
+def test_a_value_many_rows_share_is_drawn_exactly_and_keeps_its_links() -> None:
+    rng = np.random.default_rng(3)
+    n = 5000
+    works = rng.random(n) < 0.65
+    hours = np.where(works, np.where(rng.random(n) < 0.5, 40.0, rng.uniform(5, 70, n)), np.nan)
+    income = np.where(works, rng.lognormal(10, 0.6, n), 0.0)  # 35 % hold exactly 0
+    df = pd.DataFrame({"income": income, "hours": hours})
+    out = simulacra.create("cart", seed=0).fit(df).sample(20_000, seed=1)
+    assert (out["income"] == 0).mean() == pytest.approx((income == 0).mean(), abs=0.02)
+    assert (out["hours"] == 40).mean() == pytest.approx((hours == 40).mean(), abs=0.02)
+    assert ((out["income"] == 0) == out["hours"].isna()).mean() > 0.98  # the spike keeps its link
+    smooth = out.loc[out["income"] > 0, "income"]
+    assert smooth.min() > 0 and not smooth.isin(set(income)).any()  # the rest is still smoothed
+    evidence = {"income": (0.0, 0.0)}
+    assert (
+        simulacra.create("cart", seed=0).fit(df).sample(500, conditions=evidence)["income"] == 0
+    ).all()
+
+
+def test_pruning_drops_splits_on_noise_and_keeps_real_ones() -> None:
+    rng = np.random.default_rng(5)
+    n = 4000
+    noise = rng.choice(["q1", "q2", "q3", "q4"], n)
+    signal = rng.choice(["lo", "hi"], n)
+    value = np.where(signal == "hi", 10.0, 0.0) + rng.normal(0, 1, n)
+    df = pd.DataFrame({"noise": noise, "signal": signal, "value": value})
+    leaves = {}
+    for prune in (0.0, 12.0):
+        model = simulacra.create("cart", seed=0, prune=prune, visit_order=["noise", "signal"])
+        model.fit(df)
+        leaves[prune] = [int(node["leaf_of"].max()) + 1 for node in model.nodes_]
+    assert leaves[12.0][1] == 1 < leaves[0.0][1]  # signal does not depend on noise: one leaf
+    assert 2 <= leaves[12.0][2] < leaves[0.0][2]  # value splits on signal, not on noise
+    out = model.sample(10_000, seed=2)
+    gap = out.groupby("signal")["value"].mean()
+    assert gap["hi"] - gap["lo"] == pytest.approx(10.0, abs=0.3)

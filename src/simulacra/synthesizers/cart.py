@@ -4,9 +4,11 @@ Columns are visited in order. The first is drawn from its marginal; each
 later column from the leaf of a tree fitted on the columns before it: codes
 from the leaf's class shares, numbers from the leaf's values, interpolated
 between neighbours and smoothed with a kernel so that training values are not
-copied verbatim. A column with missing values is preceded by its ``#null``
-indicator, so missingness is an outcome of its own, and its tree learns from
-the rows where it is present. Trees are stored as arrays (data, not code) and
+copied verbatim. A value that many rows share (an income of 0, a 40-hour
+week) is an outcome of its own, drawn exactly, never smeared. A column with
+missing values is preceded by its ``#null`` indicator, so missingness is an
+outcome of its own, and its tree learns from the rows where it is present.
+Trees are stored as arrays (data, not code) and
 walked vectorized, level by level.
 """
 
@@ -28,6 +30,7 @@ from simulacra.synthesizers.base import Param, Synthesizer
 
 MAX_LEAF_POINTS = 32  # values kept per leaf; larger leaves keep this many quantiles
 LATTICE_SHARE = 0.9  # a column is a lattice when this share of rows holds common values
+SPIKE_SHARE = 0.01  # a value this share of rows holds is drawn as itself, never smoothed
 
 
 class CartSynthesizer(Synthesizer):
@@ -61,6 +64,15 @@ class CartSynthesizer(Synthesizer):
             low=1,
         ),
         Param(
+            "prune",
+            float,
+            12.0,
+            "Pruning strength: a split stays only when its rows times the share of its "
+            "node's impurity it removes reach this (a chi-square-like test; 0 keeps every "
+            "split, as synthpop). Splits on noise go, so leaves stop tracking single rows.",
+            low=0.0,
+        ),
+        Param(
             "smoothing",
             float,
             1.0,
@@ -83,7 +95,7 @@ class CartSynthesizer(Synthesizer):
             filled = encoded.filled(name)
             rows = slice(None) if filled is None else ~filled
             y = encoded.data[name].to_numpy()[rows]
-            return _fit_node(x[rows, :j], y, kinds[name], self.min_leaf, int(seeds[j]))
+            return _fit_node(x[rows, :j], y, kinds[name], self.min_leaf, self.prune, int(seeds[j]))
 
         # the trees are independent given the data: fit them side by side (sklearn frees the GIL)
         workers = max(1, min(len(order), os.cpu_count() or 1))
@@ -156,7 +168,7 @@ def _visit_order(columns: list[EncodedColumn], requested: list[Any] | None) -> l
 
 
 def _fit_node(
-    x: np.ndarray, y: np.ndarray, col: EncodedColumn, min_leaf: int, seed: int
+    x: np.ndarray, y: np.ndarray, col: EncodedColumn, min_leaf: int, prune: float, seed: int
 ) -> dict[str, Any]:
     """One column's tree on the columns before it, and what each leaf draws from."""
     tree = None
@@ -166,8 +178,8 @@ def _fit_node(
     if tree is None:
         node, leaves, n_leaves, cap = _stump(), np.zeros(len(y), np.int64), 1, MAX_GRID
     else:
-        node, cap = _tree_arrays(tree), MAX_LEAF_POINTS
-        leaves = node["leaf_of"][tree.apply(x)]
+        node, cap = _tree_arrays(tree, prune), MAX_LEAF_POINTS
+        leaves = node["leaf_of"][_apply(node, x)]
         n_leaves = int(node["leaf_of"].max()) + 1
     if col.kind == "discrete":
         node.update(_leaf_shares(leaves, y.astype(np.int64), n_leaves, col.cardinality))
@@ -176,8 +188,14 @@ def _fit_node(
     node["lattice"] = lattice = _lattice(y)
     if len(lattice):  # drawn as the leaf's own values, like categories
         node.update(_leaf_shares(leaves, _snap_codes(y, lattice), n_leaves, len(lattice)))
-    else:
-        node.update(_leaf_values(leaves, y, n_leaves, cap))
+        return node
+    node["spikes"] = spikes = _spikes(y)
+    if len(spikes):  # a code per spike, the last for "any other value"
+        code = _spike_codes(y, spikes)
+        node.update(_leaf_shares(leaves, code, n_leaves, len(spikes) + 1))
+        smooth = code == len(spikes)
+        leaves, y = leaves[smooth], y[smooth]
+    node.update(_leaf_values(leaves, y, n_leaves, cap))
     return node
 
 
@@ -193,15 +211,37 @@ def _stump() -> dict[str, Any]:
     }
 
 
-def _tree_arrays(tree: Any) -> dict[str, Any]:
-    """The fitted tree as plain arrays, with node id -> leaf number (-1 for inner nodes)."""
+def _tree_arrays(tree: Any, penalty: float) -> dict[str, Any]:
+    """The fitted tree as plain arrays, with node id -> leaf number (-1 for inner nodes).
+
+    Splits that explain too little are pruned away, bottom up: a split is kept
+    when ``rows x (share of its node's impurity it removes) >= penalty`` (a
+    chi-square-like statistic, so a split on noise columns rarely passes).
+    """
     t = tree.tree_
-    is_leaf = t.children_left == -1
+    left, right = t.children_left.copy(), t.children_right.copy()
+    rows, impurity = t.weighted_n_node_samples, t.impurity
+    inner = np.flatnonzero(left != -1)
+    kept_impurity = rows[left[inner]] * impurity[left[inner]]
+    kept_impurity += rows[right[inner]] * impurity[right[inner]]
+    parent_impurity = rows[inner] * impurity[inner]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gain = np.where(parent_impurity > 0, 1 - kept_impurity / parent_impurity, 0.0)
+    weak = dict(zip(inner.tolist(), (rows[inner] * gain < penalty).tolist(), strict=True))
+    for v in inner[::-1]:  # children come after their parent: prune bottom up
+        if weak[v] and left[left[v]] == -1 and left[right[v]] == -1:
+            left[v] = right[v] = -1
+    reachable = np.zeros(len(left), dtype=bool)
+    reachable[0] = True
+    for v in range(len(left)):  # parents first
+        if reachable[v] and left[v] != -1:
+            reachable[left[v]] = reachable[right[v]] = True
+    is_leaf = (left == -1) & reachable
     leaf_of = np.full(len(is_leaf), -1, np.int64)
     leaf_of[is_leaf] = np.arange(int(is_leaf.sum()))
     return {
-        "left": t.children_left.astype(np.int64),
-        "right": t.children_right.astype(np.int64),
+        "left": left.astype(np.int64),
+        "right": right.astype(np.int64),
         "feature": np.maximum(t.feature, 0).astype(np.int64),
         "threshold": t.threshold.astype(np.float64),
         "leaf_of": leaf_of,
@@ -289,7 +329,10 @@ def _cdf_at(
         rows = leaves == leaf
         start, m = offsets[rows][0], points[rows][0]
         own = values[start : start + m]
-        out[rows] = np.interp(x[rows], own, np.linspace(0.0, 1.0, m)) if m > 1 else own[0] < x[rows]
+        if m > 1:
+            out[rows] = np.interp(x[rows], own, np.linspace(0.0, 1.0, m))
+        elif m == 1:
+            out[rows] = own[0] < x[rows]
     return out
 
 
@@ -327,6 +370,42 @@ def _draw_number(
 ) -> np.ndarray:
     if len(node["lattice"]):
         return _draw_lattice(node, leaves, rng, bounds, name)
+    spikes = node.get("spikes", ())
+    if not len(spikes):
+        return _draw_smooth(node, leaves, rng, smoothing, bounds, name)
+    k = len(spikes)
+    weights = None
+    if bounds is not None:
+        low, high = bounds
+        if (low > high).any():
+            raise _impossible(name)
+        values, points = node["values"], node["points"]
+        offsets, pts = (np.cumsum(points) - points)[leaves], points[leaves]
+        a = _cdf_at(values, offsets, pts, leaves, low)
+        b = _cdf_at(values, offsets, pts, leaves, high)
+        first, last = values[offsets % max(len(values), 1)], _last(values, offsets, pts)
+        inside = (pts > 0) & (low >= first) & (low <= last)
+        smooth = np.where(low == high, inside, b - a)
+        on_spike = (spikes >= low[:, None]) & (spikes <= high[:, None])
+        weights = np.column_stack([on_spike, np.where(pts > 0, smooth, 0.0)])
+    code = _draw_code(node, leaves, rng, weights, name)
+    out = spikes[np.minimum(code, k - 1)]
+    rest = np.flatnonzero(code == k)
+    if len(rest):
+        part = None if bounds is None else (bounds[0][rest], bounds[1][rest])
+        out[rest] = _draw_smooth(node, leaves[rest], rng, smoothing, part, name)
+    return out
+
+
+def _draw_smooth(
+    node: dict,
+    leaves: np.ndarray,
+    rng: np.random.Generator,
+    smoothing: float,
+    bounds: tuple[np.ndarray, np.ndarray] | None,
+    name: str,
+) -> np.ndarray:
+    """Numbers interpolated between each leaf's values, kernel-smoothed or within ``bounds``."""
     values, points = node["values"], node["points"]
     offsets = (np.cumsum(points) - points)[leaves]
     pts = points[leaves]
@@ -343,7 +422,7 @@ def _draw_number(
     if smoothing > 0:
         width = smoothing * node["bandwidth"][leaves]
         out = out + rng.standard_normal(len(out)) * width
-        first, last = values[offsets], values[np.maximum(offsets + pts - 1, 0)]
+        first, last = values[offsets], _last(values, offsets, pts)
         out = np.where(out < first, 2 * first - out, out)  # reflect at the leaf's range
         out = np.clip(np.where(out > last, 2 * last - out, out), first, last)
     return out
@@ -380,6 +459,23 @@ def _draw_lattice(
     return out if bounds is None else np.where(low == high, low, out)
 
 
+def _last(values: np.ndarray, offsets: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Each row's leaf's largest value (its first where the leaf holds none)."""
+    return values[np.clip(offsets + points - 1, 0, max(len(values) - 1, 0))]
+
+
+def _spikes(values: np.ndarray) -> np.ndarray:
+    """Values held by at least ``SPIKE_SHARE`` of the rows (and ``MIN_ROWS_PER_POINT``)."""
+    uniques, counts = np.unique(values, return_counts=True)
+    return uniques[counts >= max(SPIKE_SHARE * len(values), MIN_ROWS_PER_POINT)]
+
+
+def _spike_codes(values: np.ndarray, spikes: np.ndarray) -> np.ndarray:
+    """Each value's spike index, or ``len(spikes)`` for a value that is not a spike."""
+    at = np.minimum(np.searchsorted(spikes, values), len(spikes) - 1)
+    return np.where(spikes[at] == values, at, len(spikes)).astype(np.int64)
+
+
 def _lattice(values: np.ndarray) -> np.ndarray:
     """The common values of a column whose rows mostly repeat a few values, else empty.
 
@@ -393,6 +489,7 @@ def _lattice(values: np.ndarray) -> np.ndarray:
     common = counts >= MIN_ROWS_PER_POINT
     if counts[common].sum() < LATTICE_SHARE * len(values):
         return np.zeros(0)
+    common[[0, -1]] = True  # the column's range, which its metadata shows anyway
     return uniques[common]
 
 
