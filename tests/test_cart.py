@@ -136,3 +136,18 @@ def test_pruning_drops_splits_on_noise_and_keeps_real_ones() -> None:
     out = model.sample(10_000, seed=2)
     gap = out.groupby("signal")["value"].mean()
     assert gap["hi"] - gap["lo"] == pytest.approx(10.0, abs=0.3)
+
+
+def test_smoothed_numbers_are_rounded_as_the_data_is() -> None:
+    rng = np.random.default_rng(9)
+    n = 6000
+    income = rng.lognormal(10.8, 0.5, n)
+    heaped = rng.random(n) < 0.8
+    income = np.where(heaped, np.round(income, -3), np.round(income, 2))  # 80 % to the thousand
+    small = np.round(rng.uniform(1, 9, n), 1)  # tenths; a thousand step must not touch it
+    df = pd.DataFrame({"income": income, "small": small, "g": rng.choice(["a", "b"], n)})
+    out = simulacra.create("cart", seed=0).fit(df).sample(20_000, seed=1)
+    on_thousand = (out["income"] % 1000 == 0).mean()
+    assert on_thousand == pytest.approx((income % 1000 == 0).mean(), abs=0.04)
+    assert np.allclose(out["small"] * 10, np.round(out["small"] * 10))
+    assert out["small"].nunique() > 50 and not (out["small"] % 1 == 0).all()

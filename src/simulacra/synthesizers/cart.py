@@ -5,7 +5,9 @@ later column from the leaf of a tree fitted on the columns before it: codes
 from the leaf's class shares, numbers from the leaf's values, interpolated
 between neighbours and smoothed with a kernel so that training values are not
 copied verbatim. A value that many rows share (an income of 0, a 40-hour
-week) is an outcome of its own, drawn exactly, never smeared. A column with
+week) is an outcome of its own, drawn exactly, never smeared, and smoothed
+draws are rounded as the data is (incomes to the thousand, at the learned
+share per order of magnitude). A column with
 missing values is preceded by its ``#null`` indicator, so missingness is an
 outcome of its own, and its tree learns from the rows where it is present.
 Trees are stored as arrays (data, not code) and
@@ -31,6 +33,8 @@ from simulacra.synthesizers.base import Param, Synthesizer
 MAX_LEAF_POINTS = 32  # values kept per leaf; larger leaves keep this many quantiles
 LATTICE_SHARE = 0.9  # a column is a lattice when this share of rows holds common values
 SPIKE_SHARE = 0.01  # a value this share of rows holds is drawn as itself, never smoothed
+ROUND_STEPS = (5.0, 2.0, 1.0)  # round numbers: multiples of 5, 2 or 1 times a power of ten
+ROUND_DIGITS = 9  # powers of ten tried below the largest value's
 
 
 class CartSynthesizer(Synthesizer):
@@ -196,6 +200,7 @@ def _fit_node(
         smooth = code == len(spikes)
         leaves, y = leaves[smooth], y[smooth]
     node.update(_leaf_values(leaves, y, n_leaves, cap))
+    node.update(_rounding(y))
     return node
 
 
@@ -425,7 +430,63 @@ def _draw_smooth(
         first, last = values[offsets], _last(values, offsets, pts)
         out = np.where(out < first, 2 * first - out, out)  # reflect at the leaf's range
         out = np.clip(np.where(out > last, 2 * last - out, out), first, last)
+        if len(node.get("round_steps", ())):
+            out = _round_as_learned(node, out, rng)
     return out
+
+
+def _rounding(values: np.ndarray) -> dict[str, np.ndarray]:
+    """How the values are rounded: per order of magnitude, the share at each step.
+
+    A value's step is the largest round step (5, 2 or 1 times a power of ten)
+    it is a multiple of, 0 for none; the shares are kept per power of ten of
+    the value, so that 52,000 is rounded to the thousand but 3.2 is not.
+    Empty when fewer than half the values sit on a step.
+    """
+    empty = {"round_steps": np.zeros(0)}
+    big = float(np.abs(values).max(initial=0.0))
+    if not len(values) or not np.isfinite(big) or big == 0.0:
+        return empty
+    top = int(np.floor(np.log10(big)))
+    steps = np.array([m * 10.0**e for e in range(top, top - ROUND_DIGITS, -1) for m in ROUND_STEPS])
+    step_of = np.zeros(len(values))
+    for step in steps:  # largest first: a value keeps the first step it is a multiple of
+        q = values / step
+        on = (step_of == 0) & (np.abs(q - np.rint(q)) <= 1e-6 * np.maximum(1.0, np.abs(q)))
+        step_of[on] = step
+    if (step_of > 0).mean() < 0.5:
+        return empty
+    kept, code = np.unique(step_of, return_inverse=True)
+    magnitude, low = _magnitudes(values)
+    shares = _leaf_shares(magnitude - low, code.ravel(), int(magnitude.max() - low) + 1, len(kept))
+    return {
+        "round_steps": kept,
+        "round_low": np.array([low, top]),
+        "round_cum": shares["cum"],
+        "round_codes": shares["codes"],
+    }
+
+
+def _magnitudes(values: np.ndarray, low: int | None = None) -> tuple[np.ndarray, int]:
+    """Each value's power of ten (zeros count as the smallest), and the smallest."""
+    with np.errstate(divide="ignore"):
+        power = np.floor(np.log10(np.abs(values)))
+    finite = power[np.isfinite(power)]
+    if low is None:
+        low = int(finite.min()) if len(finite) else 0
+    return np.where(np.isfinite(power), np.maximum(power, low), low).astype(np.int64), low
+
+
+def _round_as_learned(node: dict, values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each value rounded to a step drawn from the shares of its order of magnitude."""
+    low, top = (int(v) for v in node["round_low"])
+    magnitude, _ = _magnitudes(values, low)
+    magnitude = np.minimum(magnitude, top) - low
+    cum = node["round_cum"]
+    pick = np.searchsorted(cum, magnitude + rng.random(len(values)), side="right")
+    step = node["round_steps"][node["round_codes"][np.minimum(pick, len(cum) - 1)]]
+    safe = np.where(step > 0, step, 1.0)
+    return np.where(step > 0, np.rint(values / safe) * safe, values)
 
 
 def _draw_lattice(
