@@ -28,7 +28,7 @@ Generators: simulacra's bootstrap, copula, cart and bayesnet (those that
 ``simulacra.families()`` lists), SDV's GaussianCopula and, when installed,
 MOSTLY AI's TabularARGN under a training-time cap; SDV's CTGAN only when
 asked for (``--generators sdv-ctgan``: hours per table on two CPU cores).
-It also runs a grid of ``cart``'s ``min_leaf`` x ``smoothing`` and times a
+It also runs a grid of ``cart``'s ``min_leaf`` x ``prune`` x ``smoothing`` and times a
 ``cart`` fit on 50,000 x 15 rows. Results go to
 benchmarks/results/structure.json and a Markdown summary to stdout.
 """
@@ -92,7 +92,8 @@ TABLES = {
 }
 SIMULACRA = ("bootstrap", "copula", "cart", "bayesnet")
 PEERS = ("sdv-copula", "sdv-ctgan", "mostlyai")
-KNOB_MIN_LEAF = "2,5,10,20,50,100,200"
+KNOB_MIN_LEAF = "5,10,50,200"
+KNOB_PRUNE = (0.0, 12.0)  # no pruning (synthpop's trees) and the default
 KNOB_SMOOTHING = (0.0, 1.0)
 BARS: dict[str, dict[str, float]] = {
     "cart": {"quality": 0.97, "detection_auc": 0.58, "tstr_gap": 0.03, "closer_to_train": 0.52},
@@ -478,17 +479,18 @@ def bench_knobs(key: str, args: argparse.Namespace) -> list[dict[str, Any]]:
     numeric = numeric_columns(raw_train)
     train, holdout = canonical(raw_train, numeric), canonical(raw_holdout, numeric)
     rows = []
-    for min_leaf in [int(v) for v in args.knob_min_leaf.split(",")]:
-        for smoothing in KNOB_SMOOTHING:
-            _log(f"knobs {key}: min_leaf={min_leaf} smoothing={smoothing}")
-            synth, fit_s, _ = run_generator(
-                "cart", raw_train, args, min_leaf=min_leaf, smoothing=smoothing
-            )
-            metrics = evaluate(train, holdout, synth, table, numeric)
-            rows.append(
-                {"table": key, "min_leaf": min_leaf, "smoothing": smoothing, "fit_s": fit_s}
-                | metrics
-            )
+    grid = [
+        (min_leaf, prune, smoothing)
+        for min_leaf in [int(v) for v in args.knob_min_leaf.split(",")]
+        for prune in KNOB_PRUNE
+        for smoothing in KNOB_SMOOTHING
+    ]
+    for min_leaf, prune, smoothing in grid:
+        _log(f"knobs {key}: min_leaf={min_leaf} prune={prune} smoothing={smoothing}")
+        knobs = {"min_leaf": min_leaf, "prune": prune, "smoothing": smoothing}
+        synth, fit_s, _ = run_generator("cart", raw_train, args, **knobs)
+        metrics = evaluate(train, holdout, synth, table, numeric)
+        rows.append({"table": key, **knobs, "fit_s": fit_s} | metrics)
     return rows
 
 
@@ -577,14 +579,15 @@ def markdown(results: dict[str, Any]) -> str:
     if results.get("knobs"):
         lines += [
             "\n**cart knobs**\n",
-            "| table | min_leaf | smoothing | quality | detection AUC | TSTR gap "
+            "| table | min_leaf | prune | smoothing | quality | detection AUC | TSTR gap "
             "| closer to train | exact copies | holdout in train | fit s |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for row in results["knobs"]:
             gap = row.get("gap_r2", row.get("gap_accuracy"))
             lines.append(
-                f"| {row['table']} | {row['min_leaf']} | {row['smoothing']:g} | "
+                f"| {row['table']} | {row['min_leaf']} | {row.get('prune', 0):g} | "
+                f"{row['smoothing']:g} | "
                 f"{row['quality']:.3f} | {row['detection_auc']:.3f} | {gap:+.1%} | "
                 f"{row['closer_to_train']:.3f} | {row['exact_copies']:.2%} | "
                 f"{row['holdout_in_train']:.2%} | {row['fit_s']:.2f} |"
@@ -649,6 +652,7 @@ def main() -> None:
             "sample_seed": SAMPLE_SEED,
             "dcr_synthetic_rows": DCR_SYNTH_ROWS,
             "knob_min_leaf": args.knob_min_leaf,
+            "knob_prune": list(KNOB_PRUNE),
             "knob_smoothing": list(KNOB_SMOOTHING),
             "mostly_minutes": args.mostly_minutes if "mostlyai" in generators else None,
             "ctgan_epochs": args.ctgan_epochs if "sdv-ctgan" in generators else None,

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from simulacra import datasets, errors
+from simulacra import datasets, errors, privacy
 from simulacra.evaluate import evaluate
 from simulacra.io import read_table, write_batches, write_table
 from simulacra.metadata import Column, Metadata
 from simulacra.persist import load_model as load
+from simulacra.spec import generate
 from simulacra.synthesizers import Synthesizer, create, families
 
 __all__ = [
@@ -28,7 +29,9 @@ __all__ = [
     "errors",
     "evaluate",
     "families",
+    "generate",
     "load",
+    "privacy",
     "read_table",
     "write_batches",
     "write_table",

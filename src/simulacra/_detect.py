@@ -10,6 +10,10 @@ import pandas as pd
 
 from simulacra.errors import InvalidDataError
 from simulacra.metadata import Column, Metadata
+from simulacra.privacy.checksums import luhn_valid
+from simulacra.privacy.detect import NAME_HINTS, classify
+
+__all__ = ["detect_column", "detect_metadata", "id_pattern", "luhn_valid", "value_problems"]
 
 SAMPLE = 2000  # values looked at when guessing from patterns
 DATETIME_FORMATS = (
@@ -41,30 +45,8 @@ KNOWN_SCALES = (
 )
 BOOLEAN_PAIRS = (("true", "false"), ("yes", "no"), ("y", "n"), ("t", "f"))
 
-_PATTERNS = {
-    "email": re.compile(r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$"),
-    "ip_address": re.compile(r"^(\d{1,3}\.){3}\d{1,3}$|^[0-9a-fA-F:]+:[0-9a-fA-F:]+$"),
-    "national_id": re.compile(r"^\d{3}-\d{2}-\d{4}$"),
-    "credit_card": re.compile(r"^\d{4}([ -]?\d{4}){2}[ -]?\d{1,7}$"),
-    "phone": re.compile(r"^\+?[\d\s().-]{7,20}(\s*(x|ext\.?)\s*\d{1,6})?$"),
-    "uuid": re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"),
-}
-_NAME_HINTS = (
-    ("email", re.compile(r"e-?mail")),
-    ("phone", re.compile(r"phone|mobile|^tel|_tel|fax")),
-    ("credit_card", re.compile(r"card|^cc_|ccnum|pan$")),
-    ("national_id", re.compile(r"ssn|social_sec|national_id|passport|tax_?id|nino")),
-    ("ip_address", re.compile(r"(^|_)ip(_|$)|ip_?addr")),
-    ("address", re.compile(r"address|street|^addr")),
-    (
-        "person_name",
-        re.compile(
-            r"^(full_?|first_?|last_?|given_?|family_?|sur|middle_?|customer_?|patient_?|person_?)?"
-            r"name$|^(firstname|lastname|surname|forename)$"
-        ),
-    ),
-)
-_EMAIL_INSIDE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_DOB_NAME = dict(NAME_HINTS)["date_of_birth"]
 _ID_NAME = re.compile(r"(^|_)(id|key|uuid|guid)$|^id_|[a-z]Id$|ID$")
 
 
@@ -109,6 +91,8 @@ def detect_column(name: str, values: pd.Series, min_category_count: int = 5) -> 
             return Column("categorical", categories=cats, ordered=True)
         present = present.astype(object)
     if pd.api.types.is_datetime64_any_dtype(dtype):
+        if _DOB_NAME.search(name.lower()):
+            return Column("pii", pii="date_of_birth", locale="en_US")
         return _datetime_column(pd.to_datetime(present), None)
     if pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
         return _numeric_column(name, values, present)
@@ -124,6 +108,9 @@ def _numeric_column(name: str, values: pd.Series, present: pd.Series) -> Column:
         )
     whole = bool(np.all(arr == np.round(arr)))
     unique = present.nunique()
+    found = classify(name, present) if whole else None  # card numbers, national ids
+    if found is not None:
+        return Column("pii", pii=found.kind, locale="en_US")
     if whole and unique == len(values) and _ID_NAME.search(name):
         return Column("id", pattern="{int}")
     if whole and unique <= 2:
@@ -167,22 +154,22 @@ def _text_column(name: str, text: pd.Series, min_category_count: int) -> Column:
             false = next(v for v in uniq if v.strip().lower() == pair[1])
             return Column("boolean", true_label=true, false_label=false)
     fmt = _datetime_format(sample)
+    if fmt is not None and _DOB_NAME.search(lowered):
+        return Column("pii", pii="date_of_birth", locale="en_US")
     if fmt is not None:
         return _datetime_column(pd.to_datetime(text, format=fmt), fmt)
     unique_share = text.nunique() / len(text)
-    if _PATTERNS["uuid"].match(sample.iloc[0]) and sample.str.match(_PATTERNS["uuid"]).all():
+    if _UUID.match(sample.iloc[0]) and sample.str.match(_UUID).all():
         return Column("id", pattern="{uuid}")
-    kind = _pii_kind(lowered, sample)
-    if kind is not None:
-        return Column("pii", pii=kind, locale="en_US")
+    found = classify(name, sample)
+    if found is not None:
+        return Column("pii", pii=found.kind, locale="en_US")
     if unique_share == 1.0 and len(text) >= 2:
         pattern = id_pattern(sample)
         if pattern is not None and (_ID_NAME.search(name) or "{digits" in pattern):
             return Column("id", pattern=pattern)
     words = sample.str.split().str.len().mean()
     if words >= 5:
-        if sample.str.contains(_EMAIL_INSIDE, regex=True).mean() > 0.05:
-            return Column("pii", pii="free_text", locale="en_US")
         return Column("text", locale="en_US")
     counts = text.value_counts()
     scale = _known_scale(set(counts.index))
@@ -190,32 +177,6 @@ def _text_column(name: str, text: pd.Series, min_category_count: int) -> Column:
         return Column("categorical", categories=scale, ordered=True)
     frequent = counts[counts >= min_category_count]
     return Column("categorical", categories=sorted(frequent.index.tolist()))
-
-
-def _pii_kind(lowered: str, sample: pd.Series) -> str | None:
-    stripped = sample.str.strip()
-    for kind in ("email", "ip_address", "national_id", "credit_card"):
-        if stripped.str.match(_PATTERNS[kind]).mean() >= 0.9:
-            if kind != "credit_card" or luhn_valid(stripped).mean() >= 0.9:
-                return kind
-    for kind, hint in _NAME_HINTS:
-        if hint.search(lowered):
-            if kind == "phone" and stripped.str.match(_PATTERNS["phone"]).mean() < 0.9:
-                continue
-            return kind
-    return None
-
-
-def luhn_valid(numbers: pd.Series) -> np.ndarray:
-    """Whether each card number passes the Luhn checksum (vectorized over rows)."""
-    digits = numbers.str.replace(r"\D", "", regex=True)
-    width = int(digits.str.len().max())
-    padded = digits.str.zfill(width).to_numpy(dtype=f"U{width}")
-    grid = padded.view("U1").reshape(len(padded), width).astype(np.int64)
-    doubled = grid[:, ::-1].copy()
-    doubled[:, 1::2] *= 2
-    doubled[doubled > 9] -= 9
-    return doubled.sum(axis=1) % 10 == 0
 
 
 def _datetime_format(sample: pd.Series) -> str | None:

@@ -14,6 +14,7 @@ __all__ = [
     "ModelFileError",
     "NotFittedError",
     "SimulacraError",
+    "SpecError",
     "UnknownFamilyError",
 ]
 
@@ -39,6 +40,10 @@ class InvalidDataError(SimulacraError, ValueError):
             lines = "\n".join(f"  - {p}" for p in self.problems)
             message = f"{head}{len(self.problems)} problems found:\n{lines}"
         super().__init__(message)
+
+
+class SpecError(InvalidDataError):
+    """A generation spec has problems; each names the line, table, column and the fix."""
 
 
 class InvalidParameterError(SimulacraError, ValueError):

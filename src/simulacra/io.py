@@ -28,6 +28,7 @@ __all__ = [
     "atomic_write_text",
     "is_database_url",
     "read_table",
+    "write_arrow_batches",
     "write_batches",
     "write_table",
 ]
@@ -273,6 +274,40 @@ def write_batches(
     fmt = _format_of(path)
     with _atomic_path(path) as tmp:
         return _WRITERS[fmt](batches, tmp, path)
+
+
+def write_arrow_batches(batches: Iterable[pa.Table], dest: str | Path) -> int:
+    """Stream Arrow tables into one CSV, Parquet or JSON Lines file; return the rows written.
+
+    Memory stays bounded by one batch; nothing appears at ``dest`` unless every
+    batch was written. Columns are written as typed (dates as dates).
+    """
+    path = Path(dest)
+    fmt = _format_of(path)
+    if fmt == "excel":
+        raise InputError(f"{path}: write .parquet, .csv or .jsonl when streaming batches")
+    rows = 0
+    with _atomic_path(path) as tmp:
+        if fmt == "jsonl":
+            return _write_jsonl((b.to_pandas(date_as_object=False) for b in batches), tmp, path)
+        writer: Any = None
+        schema: pa.Schema | None = None
+        try:
+            for batch in batches:
+                if writer is None:
+                    schema = batch.schema
+                    if fmt == "parquet":
+                        writer = pq.ParquetWriter(tmp, batch.schema)
+                    else:
+                        delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+                        options = pa_csv.WriteOptions(delimiter=delimiter)
+                        writer = pa_csv.CSVWriter(tmp, batch.schema, write_options=options)
+                writer.write_table(batch.cast(schema))
+                rows += batch.num_rows
+        finally:
+            if writer is not None:
+                writer.close()
+    return rows
 
 
 def _write_csv(batches: Iterable[pd.DataFrame], tmp: Path, path: Path) -> int:

@@ -34,6 +34,10 @@ PII_KINDS = (
     "national_id",
     "ip_address",
     "free_text",
+    "postcode",
+    "date_of_birth",
+    "iban",
+    "url",
 )
 # Which optional fields belong to which column type (everything else must stay unset).
 _TYPE_FIELDS = {

@@ -34,12 +34,30 @@ class PiiGenerator:
         self.kind = kind
         self.locale = locale or "en_US"
         self.mean_chars_ = 80
+        self.date_format_: str | None = "%Y-%m-%d"  # dates of birth: text format (None: dates)
+        self.birth_years_ = (1940, 2006)
         self._pools: dict[tuple[int, str], pa.StringArray] = {}
 
     def fit(self, values: pd.Series) -> Self:
         if self.kind in ("text", "free_text"):
             self.mean_chars_ = max(5, int(values.astype(str).str.len().mean()))
+        if self.kind == "date_of_birth" and len(values):
+            self._fit_dates(values)
         return self
+
+    def _fit_dates(self, values: pd.Series) -> None:
+        """The text format and the span of birth years (years only: no real date is kept)."""
+        from simulacra._detect import _datetime_format
+
+        if pd.api.types.is_datetime64_any_dtype(values.dtype):
+            self.date_format_, stamps = None, values
+        else:
+            text = values.astype(str)
+            self.date_format_ = _datetime_format(text.iloc[:2000]) or "%Y-%m-%d"
+            stamps = pd.to_datetime(text, format=self.date_format_, errors="coerce")
+        years = stamps.dt.year.dropna()
+        if len(years):
+            self.birth_years_ = (int(years.min()), int(years.max()))
 
     def _faker(self, key: int) -> Any:
         from faker import Faker
@@ -61,9 +79,12 @@ class PiiGenerator:
                 "person_name": fake.name,
                 "first_name": lambda: fake.first_name().lower().replace(" ", ""),
                 "last_name": lambda: fake.last_name().lower().replace(" ", ""),
-                "domain": fake.free_email_domain,
+                "email_domain": fake.free_email_domain,
                 "phone": fake.phone_number,
                 "address": lambda: fake.address().replace("\n", ", "),
+                "postcode": fake.postcode,
+                "iban": fake.iban,
+                "domain": fake.domain_name,
                 "text": lambda: fake.text(max_nb_chars=max(self.mean_chars_, 5)),
             }[what]
             size = POOL_SIZE if what != "text" else 512
@@ -96,14 +117,40 @@ class PiiGenerator:
                 ".",
                 self._take("last_name", n, rng, key),
             ]
-            parts = [*local, number, "@", self._take("domain", n, rng, key), ""]
+            parts = [*local, number, "@", self._take("email_domain", n, rng, key), ""]
             return _strings.to_series(pc.binary_join_element_wise(*parts))
+        if self.kind == "date_of_birth":
+            return self._dates(n, rng)
+        if self.kind == "iban":
+            from simulacra.privacy.checksums import iban_fix
+
+            ibans = _redraw_digits(self._pick("iban", n, rng, key), rng, keep=2)
+            return _strings.to_series(
+                pa.array(iban_fix(_strings.to_series(_strings.join([ibans]))))
+            )
+        if self.kind == "url":
+            path = rng.integers(ord("a"), ord("z") + 1, size=(n, 8), dtype=np.uint8)
+            head = _strings.literal("https://www.", n)
+            domain = self._pick("domain", n, rng, key)
+            tail = (path, np.full(n, 8, dtype=np.int64))
+            return _strings.to_series(_strings.join([head, domain, _strings.literal("/", n), tail]))
         return _strings.to_series(_strings.join(self._parts(n, rng, key)))
+
+    def _dates(self, n: int, rng: np.random.Generator) -> pd.Series:
+        low, high = self.birth_years_
+        start = np.datetime64(f"{low:04d}-01-01")
+        days = (np.datetime64(f"{high + 1:04d}-01-01") - start).astype(np.int64)
+        stamps = pd.Series(start + rng.integers(0, days, n).astype("timedelta64[D]"))
+        if self.date_format_ is None:
+            return stamps
+        return stamps.dt.strftime(self.date_format_)
 
     def _parts(self, n: int, rng: np.random.Generator, key: int) -> list[_strings.Part]:
         kind, lit = self.kind, _strings.literal
         if kind == "phone":
             return [_redraw_digits(self._pick("phone", n, rng, key), rng, keep=3)]
+        if kind == "postcode":
+            return [_redraw_digits(self._pick("postcode", n, rng, key), rng, keep=0)]
         if kind == "credit_card":
             return [_card_numbers(n, rng)]
         if kind == "national_id":
@@ -121,10 +168,16 @@ class PiiGenerator:
         raise InvalidDataError(f"no generator for PII kind {kind!r}")
 
     def get_state(self) -> dict[str, Any]:
-        return {"mean_chars": self.mean_chars_}
+        state: dict[str, Any] = {"mean_chars": self.mean_chars_}
+        if self.kind == "date_of_birth":
+            state |= {"date_format": self.date_format_, "birth_years": list(self.birth_years_)}
+        return state
 
     def set_state(self, state: dict[str, Any]) -> Self:
         self.mean_chars_ = int(state["mean_chars"])
+        self.date_format_ = state.get("date_format", self.date_format_)
+        low, high = state.get("birth_years", self.birth_years_)
+        self.birth_years_ = (int(low), int(high))
         return self
 
 
