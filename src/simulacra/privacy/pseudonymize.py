@@ -214,7 +214,7 @@ def _ips(text: pd.Series, d: np.ndarray, locale: str, key: bytes) -> pd.Series:
 
 def _phones(text: pd.Series, d: np.ndarray, locale: str, key: bytes) -> pd.Series:
     country = text.str.extract(r"^(\+\d{1,3})(?=\D)", expand=False)  # "+44 ..." stays "+44"
-    keep = country.str.len().fillna(0).to_numpy(dtype=np.int64)
+    keep = pd.to_numeric(country.str.len(), errors="coerce").fillna(0).to_numpy(np.int64)
     return format_preserving(text, d, keep=keep, letters=False)
 
 
