@@ -384,10 +384,8 @@ def _draw_number(
         low, high = bounds
         if (low > high).any():
             raise _impossible(name)
-        values, points = node["values"], node["points"]
-        offsets, pts = (np.cumsum(points) - points)[leaves], points[leaves]
-        a = _cdf_at(values, offsets, pts, leaves, low)
-        b = _cdf_at(values, offsets, pts, leaves, high)
+        values = node["values"]
+        offsets, pts, a, b = _leaf_span(node, leaves, low, high)
         first, last = values[offsets % max(len(values), 1)], _last(values, offsets, pts)
         inside = (pts > 0) & (low >= first) & (low <= last)
         smooth = np.where(low == high, inside, b - a)
@@ -419,8 +417,7 @@ def _draw_smooth(
         low, high = bounds
         if (low > high).any():
             raise _impossible(name)
-        a = _cdf_at(values, offsets, pts, leaves, low)
-        b = _cdf_at(values, offsets, pts, leaves, high)
+        _, _, a, b = _leaf_span(node, leaves, low, high)
         out = np.clip(_interpolate(values, offsets, pts, a + u * (b - a)), low, high)
         return np.where(low == high, low, out)
     out = _interpolate(values, offsets, pts, u)
@@ -433,6 +430,17 @@ def _draw_smooth(
         if len(node.get("round_steps", ())):
             out = _round_as_learned(node, out, rng)
     return out
+
+
+def _leaf_span(
+    node: dict, leaves: np.ndarray, low: np.ndarray, high: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's leaf offset and point count, and where ``low``/``high`` fall on its CDF."""
+    values, points = node["values"], node["points"]
+    offsets, pts = (np.cumsum(points) - points)[leaves], points[leaves]
+    a = _cdf_at(values, offsets, pts, leaves, low)
+    b = _cdf_at(values, offsets, pts, leaves, high)
+    return offsets, pts, a, b
 
 
 def _rounding(values: np.ndarray) -> dict[str, np.ndarray]:
