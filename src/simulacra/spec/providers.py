@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from simulacra import _strings
+from simulacra.transforms.pii import card_numbers
 
 __all__ = ["PROVIDERS", "Pools", "fake", "locale_problem"]
 
@@ -174,7 +175,7 @@ def fake(name: str, n: int, rng: np.random.Generator, pools: Pools, locale: str)
         domain = _pick(pools.get("email_domain", locale), n, rng)
         return pc.binary_join_element_wise(first, ".", last, number, "@", domain, "")
     if name == "credit_card_number":
-        return _strings.join([_card_numbers(n, rng)])
+        return _strings.join([card_numbers(n, rng)])
     if name == "uuid4":
         return _uuid4(n, rng)
     if name == "ipv4":
@@ -237,17 +238,6 @@ def _iban_check(part: _strings.Part) -> _strings.Part:
     grid[:, 2] = check // 10 + ord("0")
     grid[:, 3] = check % 10 + ord("0")
     return grid, lengths
-
-
-def _card_numbers(n: int, rng: np.random.Generator) -> _strings.Part:
-    body = rng.integers(0, 10, size=(n, 15))
-    body[:, 0] = 4
-    doubled = body[:, ::-1].copy()
-    doubled[:, 0::2] *= 2
-    doubled[doubled > 9] -= 9
-    check = (10 - doubled.sum(axis=1) % 10) % 10
-    grid = (np.concatenate([body, check[:, None]], axis=1) + ord("0")).astype(np.uint8)
-    return grid, np.full(n, 16, dtype=np.int64)
 
 
 def _uuid4(n: int, rng: np.random.Generator) -> pa.Array:

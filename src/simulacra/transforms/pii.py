@@ -152,7 +152,7 @@ class PiiGenerator:
         if kind == "postcode":
             return [_redraw_digits(self._pick("postcode", n, rng, key), rng, keep=0)]
         if kind == "credit_card":
-            return [_card_numbers(n, rng)]
+            return [card_numbers(n, rng)]
         if kind == "national_id":
             area = rng.integers(1, 899, n)
             area[area >= 666] += 1  # US SSN areas 001-665 and 667-899
@@ -191,7 +191,7 @@ def _redraw_digits(part: _strings.Part, rng: np.random.Generator, keep: int) -> 
     return grid, lengths
 
 
-def _card_numbers(n: int, rng: np.random.Generator) -> _strings.Part:
+def card_numbers(n: int, rng: np.random.Generator) -> _strings.Part:
     """16-digit numbers with a Visa-style prefix and a valid Luhn check digit."""
     body = rng.integers(0, 10, size=(n, 15))
     body[:, 0] = 4
