@@ -33,6 +33,7 @@ def test_partial_masking_shows_at_most_keep_and_half(values: list, keep: int) ->
 def test_partial_masking_examples() -> None:
     out = mask.partial(pd.Series(["4111111111111111", "ab", "", None, 123456]), keep=4)
     assert out.tolist() == ["************1111", "*b", "", None, "***456"]
+    assert mask.partial(pd.Series(["0\x00"]), keep=1).tolist() == ["*\x00"]  # NUL kept
 
 
 @FAST

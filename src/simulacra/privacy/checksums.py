@@ -56,11 +56,22 @@ def char_grid(values: pd.Series, width: int | None = None) -> tuple[np.ndarray, 
     return grid.copy(), lengths
 
 
-def from_grid(grid: np.ndarray, index: pd.Index | None = None) -> pd.Series:
-    """Text values back from a code-point grid (trailing zeros end each value)."""
+def from_grid(
+    grid: np.ndarray, index: pd.Index | None = None, lengths: np.ndarray | None = None
+) -> pd.Series:
+    """Text values back from a code-point grid.
+
+    Trailing zeros end each value unless ``lengths`` is given: then a value that
+    really ends in NUL characters keeps them.
+    """
     grid = np.ascontiguousarray(grid, dtype=np.uint32)
     text = grid.view(f"U{grid.shape[1]}").ravel() if grid.shape[1] else np.full(len(grid), "")
-    return pd.Series(text.astype(object), index=index)
+    text = text.astype(object)
+    if lengths is not None:
+        short = np.flatnonzero(pd.Series(text).str.len().to_numpy() < lengths)
+        for i in short:  # only values that end in NUL characters, rare
+            text[i] = "".join(map(chr, grid[i, : lengths[i]]))
+    return pd.Series(text, index=index)
 
 
 def _digits_only(values: pd.Series) -> pd.Series:

@@ -65,7 +65,7 @@ def partial(values: pd.Series, keep: int = 4, char: str = "*") -> pd.Series:
         shown = np.minimum(keep, lengths // 2)
         hidden = np.arange(grid.shape[1])[None, :] < (lengths - shown)[:, None]
         grid[hidden] = ord(char)
-        text[present] = from_grid(grid, text.index[present])
+        text[present] = from_grid(grid, text.index[present], lengths)
     return text
 
 

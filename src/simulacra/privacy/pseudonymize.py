@@ -129,7 +129,7 @@ def format_preserving(
     ``keep`` characters (a number, or one per value) stay as they are: a country
     code, a card's issuer.
     """
-    grid, _ = checksums.char_grid(text)
+    grid, lengths = checksums.char_grid(text)
     width = grid.shape[1]
     stream = np.concatenate([np.roll(d, 7 * r, axis=1) ^ r for r in range(-(-width // 32))], 1)
     stream = stream[:, :width].astype(np.uint32)
@@ -140,7 +140,7 @@ def format_preserving(
     grid = np.where(digit, ord("0") + stream % 10, grid)
     grid = np.where(upper, ord("A") + stream % 26, grid)
     grid = np.where(lower, ord("a") + stream % 26, grid)
-    return checksums.from_grid(grid, text.index)
+    return checksums.from_grid(grid, text.index, lengths)
 
 
 @lru_cache(maxsize=32)
