@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
 
+import simulacra
+from simulacra.synthesizers.registry import BUILTINS
 from simulacra.testing import conformance_table
+
+
+def family_available(family: str) -> bool:
+    """Whether a family's optional extra (torch) is installed; CI (SIMULACRA_CI=1) needs all."""
+    info = BUILTINS.get(family)
+    if info is None or info.extra != "torch" or os.environ.get("SIMULACRA_CI") == "1":
+        return True
+    return importlib.util.find_spec("torch") is not None
+
+
+def family_params() -> list:
+    """Every registered family, those whose extra is missing marked to skip."""
+    skip = pytest.mark.skip(reason="needs the torch extra: pip install 'simulacra[torch]'")
+    return [
+        pytest.param(f, marks=() if family_available(f) else skip)
+        for f in sorted(simulacra.families())
+    ]
 
 
 @pytest.fixture

@@ -7,9 +7,11 @@ import pandas as pd
 import pytest
 
 import simulacra
+from conftest import family_available
 from simulacra.errors import InvalidParameterError
+from simulacra.testing import quick_create
 
-FAMILIES = sorted(simulacra.families())
+FAMILIES = [f for f in sorted(simulacra.families()) if family_available(f)]
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +33,7 @@ def table() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def fitted(table: pd.DataFrame) -> dict[str, simulacra.Synthesizer]:
-    return {f: simulacra.create(f, seed=0).fit(table) for f in FAMILIES}
+    return {f: quick_create(f, seed=0).fit(table) for f in FAMILIES}
 
 
 @pytest.mark.parametrize("family", FAMILIES)

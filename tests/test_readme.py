@@ -27,7 +27,7 @@ def _runnable(block: str) -> str:
 def test_readme_has_quickstart_and_examples():
     text = README.read_text()
     assert "## Quickstart" in text
-    assert 'python -m pip install -e ".[test]" && python -m pytest' in text
+    assert 'python -m pip install -e ".[test,torch]" && python -m pytest' in text
     assert any(kind == "python" for kind, _ in BLOCKS)
 
 

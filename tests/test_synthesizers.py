@@ -7,15 +7,16 @@ import pandas as pd
 import pytest
 
 import simulacra
+from conftest import family_available, family_params
 from simulacra.errors import InvalidParameterError, NotFittedError, UnknownFamilyError
 from simulacra.synthesizers import base
-from simulacra.testing import CHECKS, conformance_table
+from simulacra.testing import CHECKS, conformance_table, quick_create
 
 FAMILIES = sorted(simulacra.families())
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
-@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("family", family_params())
 def test_conformance(family, check):
     check(family, conformance_table())
 
@@ -91,8 +92,8 @@ def test_rare_category_never_leaks():
     city = rng.choice(["Paris", "Lyon", "Nice"], 500).astype(object)
     city[7] = "Tiny Village"
     df = pd.DataFrame({"city": city, "v": rng.normal(size=500)})
-    for family in FAMILIES:
-        out = simulacra.create(family, seed=0).fit(df).sample(5000)
+    for family in filter(family_available, FAMILIES):
+        out = quick_create(family, seed=0).fit(df).sample(5000)
         assert "Tiny Village" not in set(out["city"]), family
         assert "Tiny Village" not in simulacra.Metadata.detect(df).to_json()
 

@@ -2,8 +2,10 @@
 
 A zip holding ``manifest.json`` (format version, simulacra version, family,
 parameters, metadata, learned state with array references, and a SHA-256 of
-the arrays) and ``arrays.npz`` read with ``allow_pickle=False``. Loading
-looks the family up in the registry by name; nothing in the file is executed.
+the arrays) and ``arrays.npz`` read with ``allow_pickle=False``; a network's
+weights (a :class:`Weights` in the family state) go to ``weights.safetensors``.
+Loading looks the family up in the registry by name; nothing in the file is
+executed.
 """
 
 from __future__ import annotations
@@ -18,17 +20,22 @@ from typing import Any
 import numpy as np
 
 from simulacra import __version__
-from simulacra.errors import ModelFileError, SimulacraError
+from simulacra.errors import MissingExtraError, ModelFileError, SimulacraError
 from simulacra.io import atomic_write_bytes
 from simulacra.metadata import Metadata
 from simulacra.processor import EncodedColumn, Processor
 from simulacra.synthesizers.base import Synthesizer
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "load_model", "save_model"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "Weights", "load_model", "save_model"]
 
 FORMAT = "simulacra-model"
 FORMAT_VERSION = 1
 _ARRAY = "__array__"
+_WEIGHTS = "__weights__"
+
+
+class Weights(dict):
+    """A network's tensors by name (numpy arrays), stored as safetensors, not in the npz."""
 
 
 def save_model(model: Synthesizer, path: Path) -> None:
@@ -40,10 +47,13 @@ def save_model(model: Synthesizer, path: Path) -> None:
         "columns": [vars(c) for c in model.columns_],
         "n_training_rows": model.n_training_rows_,
     }
+    weights = {k: v for k, v in state["family"].items() if isinstance(v, Weights)}
+    state["family"] = {k: {_WEIGHTS: k} if k in weights else v for k, v in state["family"].items()}
     tree, arrays = split_arrays(state)
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     blob = buffer.getvalue()
+    tensors = _safetensors_blob(weights) if weights else None
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -54,10 +64,14 @@ def save_model(model: Synthesizer, path: Path) -> None:
         "state": tree,
         "arrays_sha256": hashlib.sha256(blob).hexdigest(),
     }
+    if tensors is not None:
+        manifest["weights_sha256"] = hashlib.sha256(tensors).hexdigest()
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("manifest.json", json.dumps(manifest, indent=1, default=_plain))
         zf.writestr("arrays.npz", blob)
+        if tensors is not None:
+            zf.writestr("weights.safetensors", tensors)
     atomic_write_bytes(path, out.getvalue())
 
 
@@ -72,6 +86,9 @@ def load_model(path: str | Path) -> Synthesizer:
         with zipfile.ZipFile(path) as zf:
             manifest = json.loads(zf.read("manifest.json"))
             blob = zf.read("arrays.npz")
+            tensors = (
+                zf.read("weights.safetensors") if "weights.safetensors" in zf.namelist() else None
+            )
     except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, EOFError, OSError) as exc:
         raise ModelFileError(
             f"{path}: not a readable simulacra model file ({exc.__class__.__name__}); it may be "
@@ -91,9 +108,18 @@ def load_model(path: str | Path) -> Synthesizer:
             f"{path}: the arrays do not match their checksum; the file is "
             "corrupt or was changed after it was written"
         )
+    if tensors is not None and hashlib.sha256(tensors).hexdigest() != manifest.get(
+        "weights_sha256"
+    ):
+        raise ModelFileError(
+            f"{path}: the network weights do not match their checksum; the file is "
+            "corrupt or was changed after it was written"
+        )
     try:
         arrays = dict(np.load(io.BytesIO(blob), allow_pickle=False))
         state = join_arrays(manifest["state"], arrays)
+        if tensors is not None:
+            state["family"] = _with_weights(state["family"], tensors)
         metadata = Metadata.from_dict(manifest["metadata"], where=str(path))
         model = family_class(manifest["family"])(**manifest["params"])
         processor = Processor.from_state(metadata, state["processor"])
@@ -147,3 +173,34 @@ def _plain(value: Any) -> Any:
     if value is None or isinstance(value, str | int | float | bool):
         return value
     raise TypeError(f"cannot store {type(value).__name__} in a model file")
+
+
+def _safetensors_blob(weights: dict[str, Weights]) -> bytes:
+    """Every ``Weights`` of a family state in one safetensors file, keys ``attr/tensor``."""
+    from safetensors.numpy import save
+
+    flat = {
+        f"{attr}/{name}": np.ascontiguousarray(t)
+        for attr, w in weights.items()
+        for name, t in w.items()
+    }
+    return save(flat)
+
+
+def _with_weights(family: dict[str, Any], tensors: bytes) -> dict[str, Any]:
+    try:
+        from safetensors.numpy import load
+    except ImportError:
+        raise MissingExtraError(
+            "this model holds network weights; install the torch extra to load it: "
+            "pip install 'simulacra[torch]'"
+        ) from None
+    flat = load(tensors)
+    out = dict(family)
+    for key, value in family.items():
+        if isinstance(value, dict) and set(value) == {_WEIGHTS}:
+            prefix = value[_WEIGHTS] + "/"
+            out[key] = Weights(
+                {k[len(prefix) :]: v for k, v in flat.items() if k.startswith(prefix)}
+            )
+    return out

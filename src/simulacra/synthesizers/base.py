@@ -100,6 +100,8 @@ class Synthesizer(ABC):
     name: ClassVar[str] = "base"
     description: ClassVar[str] = ""
     params: ClassVar[tuple[Param, ...]] = ()
+    # parameters that make a fit quick on a small table (the conformance suite, the tests)
+    quick_params: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, **params: Any) -> None:
         declared = {p.name for p in self.all_params()}

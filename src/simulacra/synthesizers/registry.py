@@ -57,6 +57,12 @@ BUILTINS = {
             "simulacra.synthesizers.cart:CartSynthesizer",
             "Sequential decision trees, column by column, as synthpop does (smoothed leaf draws).",
         ),
+        FamilyInfo(
+            "autoregressive",
+            "simulacra.synthesizers.neural.autoregressive:AutoregressiveSynthesizer",
+            "Any-order autoregressive network, column by column; conditions on any subset.",
+            extra="torch",
+        ),
     )
 }
 

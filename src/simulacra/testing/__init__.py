@@ -19,7 +19,7 @@ from simulacra.errors import NotFittedError
 from simulacra.metadata import Metadata
 from simulacra.synthesizers.registry import create, family_class
 
-__all__ = ["CHECKS", "check_synthesizer", "conformance_table"]
+__all__ = ["CHECKS", "check_synthesizer", "conformance_table", "quick_create"]
 
 
 def conformance_table(rows: int = 400, seed: int = 0) -> pd.DataFrame:
@@ -44,19 +44,24 @@ def conformance_table(rows: int = 400, seed: int = 0) -> pd.DataFrame:
     return df
 
 
+def quick_create(family: str, **params):
+    """A new synthesizer with the family's ``quick_params`` (a few epochs for a network)."""
+    return create(family, **{**family_class(family).quick_params, **params})
+
+
 def _fitted(family: str, data: pd.DataFrame):
-    return create(family, seed=0).fit(data)
+    return quick_create(family, seed=0).fit(data)
 
 
 def check_fit_returns_self_and_keeps_input(family: str, data: pd.DataFrame) -> None:
     before = data.copy(deep=True)
-    model = create(family, seed=0)
+    model = quick_create(family, seed=0)
     assert model.fit(data) is model, "fit must return self"
     pd.testing.assert_frame_equal(data, before, obj="fit changed the caller's DataFrame")
 
 
 def check_not_fitted(family: str, data: pd.DataFrame) -> None:
-    model = create(family, seed=0)
+    model = quick_create(family, seed=0)
     for call in (lambda: model.sample(5), lambda: model.save("never.simz")):
         try:
             call()
@@ -95,7 +100,7 @@ def check_save_load(family: str, data: pd.DataFrame) -> None:
 
 def check_output_matches_metadata(family: str, data: pd.DataFrame) -> None:
     meta = Metadata.detect(data)
-    out = create(family, seed=0).fit(data, metadata=meta).sample(2000)
+    out = quick_create(family, seed=0).fit(data, metadata=meta).sample(2000)
     assert list(out.columns) == list(data.columns), "columns or their order differ"
     for name, col in meta.columns.items():
         values = out[name]
@@ -123,7 +128,7 @@ def check_output_matches_metadata(family: str, data: pd.DataFrame) -> None:
 
 def check_conditions_honored(family: str, data: pd.DataFrame) -> None:
     meta = Metadata.detect(data)
-    model = create(family, seed=0).fit(data, metadata=meta)
+    model = quick_create(family, seed=0).fit(data, metadata=meta)
     category = next(n for n, c in meta.columns.items() if c.type == "categorical")
     number = next(n for n, c in meta.columns.items() if c.type == "numerical")
     value = data[category].mode()[0]
