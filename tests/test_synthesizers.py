@@ -130,3 +130,10 @@ def test_constructor_only_stores_and_fit_validates():
 def test_unknown_family_suggests_nearest():
     with pytest.raises(UnknownFamilyError, match="did you mean 'copula'"):
         simulacra.create("copla")
+
+
+@pytest.mark.parametrize("family", ["independent", "copula", "cart", "bayesnet", "bootstrap"])
+def test_a_table_with_nothing_to_learn_still_gives_n_rows(family):
+    df = pd.DataFrame({"email": [f"user{i}@example.com" for i in range(50)]})
+    out = simulacra.create(family, seed=0).fit(df).sample(7)
+    assert len(out) == 7 and out["email"].notna().all()

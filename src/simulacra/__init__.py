@@ -16,15 +16,18 @@ from simulacra.evaluate import evaluate
 from simulacra.io import read_table, write_batches, write_table
 from simulacra.metadata import Column, Metadata
 from simulacra.persist import load_model as load
+from simulacra.relational import MultiTableMetadata, create_multi
 from simulacra.spec import generate
 from simulacra.synthesizers import Synthesizer, create, families
 
 __all__ = [
     "Column",
     "Metadata",
+    "MultiTableMetadata",
     "Synthesizer",
     "__version__",
     "create",
+    "create_multi",
     "datasets",
     "errors",
     "evaluate",

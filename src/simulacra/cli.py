@@ -35,6 +35,10 @@ metadata_app = typer.Typer(
     help="Detect and check table metadata (column types as JSON).", no_args_is_help=True
 )
 app.add_typer(metadata_app, name="metadata")
+db_app = typer.Typer(
+    help="Synthesize whole databases: related tables whose keys join.", no_args_is_help=True
+)
+app.add_typer(db_app, name="db")
 
 err = Console(stderr=True, highlight=False)
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
@@ -583,6 +587,74 @@ def generate_from_spec(
         )
     for table, path in paths.items():
         _say(quiet, f"wrote {table} to {path}")
+
+
+@db_app.command("synthesize")
+def db_synthesize(
+    source: Annotated[
+        str, typer.Argument(help="A database URL, or a folder of CSV/Parquet files (one a table).")
+    ],
+    to: Annotated[str, typer.Option("--to", help="A database URL or a folder to write.")],
+    scale: Annotated[
+        float, typer.Option(help="Size of the copy relative to the source.", min=0.0)
+    ] = 1.0,
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet, for a folder.")] = "csv",
+    family: Annotated[
+        str, typer.Option("--family", "-f", help="Each table's model (see `simulacra list`).")
+    ] = "cart",
+    metadata: Annotated[
+        Path | None, typer.Option(help="Multi-table metadata JSON; detected if left out.")
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Overwrite tables or files that already exist.")
+    ] = False,
+    seed: Seed = None,
+    quiet: Quiet = False,
+) -> None:
+    """Fit every table of SOURCE and write a synthetic copy whose keys all join."""
+    from simulacra.relational import read_tables, write_tables
+
+    same = to == source if "://" in source else Path(to).resolve() == Path(source).resolve()
+    if same:
+        raise InputError(f"{to}: is the source; write the copy to another database or folder")
+    tables = read_tables(source)
+    if metadata is not None:
+        meta = simulacra.MultiTableMetadata.from_json(metadata)
+    elif "://" in source:
+        meta = simulacra.MultiTableMetadata.from_database(source, tables=tables)
+    else:
+        meta = simulacra.MultiTableMetadata.detect(tables)
+    model = simulacra.create_multi("hierarchical", seed=seed, family=family)
+    with _status(quiet, f"fitting {len(tables)} tables with {family}"):
+        model.fit(tables, metadata=meta)
+    with _status(quiet, "sampling"):
+        synth = model.sample(scale=scale)
+    write_tables(synth, to, metadata=meta, format=fmt, replace=replace)
+    rows = sum(len(df) for df in synth.values())
+    _say(quiet, f"wrote {len(synth)} tables ({rows:,} rows, every key joins) to {to}")
+
+
+@db_app.command("metadata")
+def db_metadata(
+    source: Annotated[str, typer.Argument(help="A database URL or a folder of table files.")],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="JSON file to write; stdout if left out.")
+    ] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Detect tables, primary keys and foreign keys, and write them as editable JSON."""
+    from simulacra.relational import read_tables
+
+    tables = read_tables(source)
+    if "://" in source:
+        meta = simulacra.MultiTableMetadata.from_database(source, tables=tables)
+    else:
+        meta = simulacra.MultiTableMetadata.detect(tables)
+    if output is None:
+        sys.stdout.write(meta.to_json())
+    else:
+        meta.to_json(output)
+        _say(quiet, f"wrote metadata for {len(meta.tables)} tables to {output}")
 
 
 # -------------------------------------------------------------------- entry

@@ -257,6 +257,8 @@ class Synthesizer(ABC):
             seq = np.random.SeedSequence(seed, spawn_key=(_BLOCK_STREAM, block))
             rng = np.random.default_rng(seq)
             encoded = draw_block(self, plan, start, rows, rng)
+            if encoded.columns.empty:  # nothing learned (ids and PII only): rows all the same
+                encoded = pd.DataFrame(index=pd.RangeIndex(rows))
             pending.append(to_source(self, encoded, start=start, rng=rng, key=key, total=n))
             held += rows
             self.last_sample_info = {"rows": start + rows, "drawn": plan.drawn, "how": plan.method}
