@@ -173,3 +173,18 @@ def test_missing_torch_names_the_install():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "pip install 'simulacra[torch]'" in out.stdout
+
+
+def test_cli_trains_a_network_quietly(tmp_path, linked):
+    from test_cli import run
+
+    linked.to_csv(tmp_path / "linked.csv", index=False)
+    fit = run(
+        "fit", "linked.csv", "-f", "autoregressive", "-p", "epochs=3", "-p", "hidden=16",
+        "-o", "m.simz", "--seed", "0", "--quiet", cwd=tmp_path,
+    )  # fmt: skip
+    assert fit.returncode == 0, fit.stderr
+    assert fit.stderr == ""
+    out = run("sample", "m.simz", "-n", "50", "-o", "s.csv", "--quiet", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert len(pd.read_csv(tmp_path / "s.csv")) == 50

@@ -23,6 +23,7 @@ from rich.text import Text
 
 import simulacra
 from simulacra.errors import InputError, InvalidParameterError, SimulacraError
+from simulacra.synthesizers.registry import family_class
 
 app = typer.Typer(
     name="simulacra",
@@ -132,11 +133,15 @@ def fit(
     params = _parse_params(param or [])
     if seed is not None:
         params["seed"] = seed
+    has_bar = any(p.name == "progress" for p in family_class(family).all_params())
+    if has_bar:  # a network shows its own progress bar, with the loss
+        params.setdefault("progress", not quiet)
     model = simulacra.create(family, **params)
     data = simulacra.read_table(source, table=table) if table else source
-    with _status(quiet, f"fitting {family} on {source}"):
+    fitting = contextlib.nullcontext() if has_bar else _status(quiet, f"fitting {family}")
+    with fitting:
         model.fit(data, metadata=metadata)
-        model.save(output)
+    model.save(output)
     _say(quiet, f"fitted {family} on {model.n_training_rows_:,} rows; model saved to {output}")
 
 

@@ -63,6 +63,24 @@ BUILTINS = {
             "Any-order autoregressive network, column by column; conditions on any subset.",
             extra="torch",
         ),
+        FamilyInfo(
+            "gan",
+            "simulacra.synthesizers.neural.gan:GanSynthesizer",
+            "Conditional tabular GAN (CTGAN's line): mode-normalised numbers, native conditions.",
+            extra="torch",
+        ),
+        FamilyInfo(
+            "vae",
+            "simulacra.synthesizers.neural.vae:VaeSynthesizer",
+            "Tabular variational autoencoder (TVAE's line): mode-normalised numbers.",
+            extra="torch",
+        ),
+        FamilyInfo(
+            "diffusion",
+            "simulacra.synthesizers.neural.diffusion:DiffusionSynthesizer",
+            "Denoising diffusion: Gaussian for numbers, masked for categories; inpaints.",
+            extra="torch",
+        ),
     )
 }
 

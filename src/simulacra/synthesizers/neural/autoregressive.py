@@ -29,9 +29,8 @@ from simulacra.synthesizers.base import Param
 from simulacra.synthesizers.neural._codec import QuantileBins
 from simulacra.synthesizers.neural._core import NeuralSynthesizer, init_weights, training_params
 
-RANDOM_ORDER_SHARE = float(
-    __import__("os").environ.get("ROS", 0.5)
-)  # share of training rows scored in a random column order
+RANDOM_ORDER_SHARE = 0.5  # share of training rows scored in a random column order
+MAX_TARGETS = 16  # columns scored per batch (a random subset on wide tables: same expectation)
 
 
 class AnyOrderNetwork(nn.Module):
@@ -49,10 +48,14 @@ class AnyOrderNetwork(nn.Module):
         super().__init__()
         self.cardinalities = cardinalities
         self.numeric = [len(p) > 0 for p in positions]
+        self.bins = [int(np.isfinite(p).sum()) for p in positions]  # a "missing" code is NaN
         columns = len(cardinalities)
         offsets = np.concatenate([[0], np.cumsum(cardinalities)[:-1]]).astype(np.int64)
         flat = np.concatenate(
-            [p if len(p) else np.zeros(k) for p, k in zip(positions, cardinalities, strict=True)]
+            [
+                np.nan_to_num(p) if len(p) else np.zeros(k)
+                for p, k in zip(positions, cardinalities, strict=True)
+            ]
         )
         self.register_buffer("offsets", torch.from_numpy(offsets))
         self.register_buffer("position", torch.from_numpy(flat.astype(np.float32)))
@@ -83,19 +86,24 @@ class AnyOrderNetwork(nn.Module):
         out = self.heads[column](hidden)
         if not self.numeric[column]:
             return out
-        k, start = self.cardinalities[column], int(self.offsets[column])
-        position = self.position[start : start + k]
+        k, bins, start = self.cardinalities[column], self.bins[column], int(self.offsets[column])
+        position = self.position[start : start + bins]
         centre, log_width = out[:, k : k + 1], out[:, k + 1 :].clamp(-4.0, 2.0)
-        return out[:, :k] - 0.5 * ((position - centre) / log_width.exp()) ** 2
+        bump = 0.5 * ((position - centre) / log_width.exp()) ** 2
+        return torch.cat([out[:, :bins] - bump, out[:, bins:k]], dim=1)  # no bump on "missing"
 
-    def loss(self, codes: torch.Tensor, before: torch.Tensor) -> torch.Tensor:
-        """Mean over rows of the summed cross-entropy of each column given ``before[b, j, k]``."""
-        inputs = torch.einsum("bjk,bkh->bjh", before, self.known(codes))
-        hidden = self.trunk(inputs + self.unknown.sum(0) + self.target)
+    def loss(self, codes: torch.Tensor, before: torch.Tensor, targets: list[int]) -> torch.Tensor:
+        """Summed cross-entropy of the ``targets`` columns (mean over rows), scaled to all columns.
+
+        ``before[b, t, k]`` says whether column ``k`` comes before target ``targets[t]`` in
+        row ``b``'s order.
+        """
+        inputs = torch.einsum("btk,bkh->bth", before, self.known(codes))
+        hidden = self.trunk(inputs + self.unknown.sum(0) + self.target[targets])
         total = hidden.new_zeros(())
-        for j in range(len(self.heads)):
-            total = total + F.cross_entropy(self.head(hidden[:, j], j), codes[:, j])
-        return total
+        for t, j in enumerate(targets):
+            total = total + F.cross_entropy(self.head(hidden[:, t], j), codes[:, j])
+        return total * (len(self.heads) / len(targets))
 
     def logits(self, state: torch.Tensor, column: int) -> torch.Tensor:
         """Column ``column``'s logits given ``state``, the sum of known columns' vectors."""
@@ -144,7 +152,7 @@ class AutoregressiveSynthesizer(NeuralSynthesizer):
             share = counts / max(counts.sum(), 1)
             order = np.lexsort((high, low))
             middle = np.cumsum(share[order]) - share[order] / 2
-            position = np.zeros(part.cardinality)  # a "missing" code sits at 0
+            position = np.full(part.cardinality, np.nan)  # a "missing" code has no position
             position[order] = special.ndtri(np.clip(middle, 1e-4, 1 - 1e-4))
             self.positions_.append(position)
 
@@ -165,8 +173,10 @@ class AutoregressiveSynthesizer(NeuralSynthesizer):
         in_order = torch.rand(rows, 1, generator=generator, device=codes.device)
         natural = torch.arange(columns, device=codes.device, dtype=keys.dtype) / columns
         keys = torch.where(in_order < RANDOM_ORDER_SHARE, keys, natural.expand(rows, -1))
-        before = (keys[:, None, :] < keys[:, :, None]).to(torch.float32)
-        return self.network_.loss(codes, before)
+        targets = torch.randperm(columns, generator=generator, device=codes.device)
+        targets = targets[:MAX_TARGETS].sort().values
+        before = (keys[:, None, :] < keys[:, targets, None]).to(torch.float32)
+        return self.network_.loss(codes, before, targets.tolist())
 
     def _generate(
         self, n: int, generator: torch.Generator, evidence: Evidence | None = None
