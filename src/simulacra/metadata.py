@@ -21,7 +21,7 @@ import pandas as pd
 
 from simulacra.errors import InputError, InvalidDataError
 
-__all__ = ["COLUMN_TYPES", "METADATA_VERSION", "PII_KINDS", "Column", "Metadata"]
+__all__ = ["COLUMN_TYPES", "METADATA_VERSION", "PII_KINDS", "Column", "Metadata", "read_json"]
 
 METADATA_VERSION = 1
 COLUMN_TYPES = ("numerical", "categorical", "boolean", "datetime", "id", "pii", "text")
@@ -204,20 +204,7 @@ class Metadata:
     @classmethod
     def from_json(cls, text_or_path: str | Path) -> Metadata:
         """Read metadata from a JSON string or a ``.json`` file."""
-        where = None
-        text = str(text_or_path)
-        if isinstance(text_or_path, Path) or not text.lstrip().startswith("{"):
-            path = Path(text_or_path)
-            where = str(path)
-            if not path.is_file():
-                raise InputError(f"{path}: metadata file not found; check the path")
-            text = path.read_text(encoding="utf-8")
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidDataError(
-                f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", where=where
-            ) from None
+        data, where = read_json(text_or_path)
         return cls.from_dict(data, where=where)
 
     # ------------------------------------------------------------ validation
@@ -277,3 +264,20 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, pd.Timestamp):
         return value.isoformat()
     raise TypeError(f"cannot write {type(value).__name__} to metadata JSON")
+
+
+def read_json(text_or_path: str | Path) -> tuple[Any, str | None]:
+    """Parsed JSON from a string or a ``.json`` file, and the file it came from (if any)."""
+    where, text = None, str(text_or_path)
+    if isinstance(text_or_path, Path) or not text.lstrip().startswith("{"):
+        path = Path(text_or_path)
+        where = str(path)
+        if not path.is_file():
+            raise InputError(f"{path}: metadata file not found; check the path")
+        text = path.read_text(encoding="utf-8")
+    try:
+        return json.loads(text), where
+    except json.JSONDecodeError as exc:
+        raise InvalidDataError(
+            f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", where=where
+        ) from None

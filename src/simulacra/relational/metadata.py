@@ -16,8 +16,8 @@ from typing import Any
 
 import pandas as pd
 
-from simulacra.errors import InputError, InvalidDataError
-from simulacra.metadata import Metadata
+from simulacra.errors import InvalidDataError
+from simulacra.metadata import Metadata, read_json
 
 __all__ = ["MULTI_METADATA_VERSION", "ForeignKey", "MultiTableMetadata"]
 
@@ -198,19 +198,7 @@ class MultiTableMetadata:
     @classmethod
     def from_json(cls, text_or_path: str | Path) -> MultiTableMetadata:
         """Read multi-table metadata from a JSON string or a ``.json`` file."""
-        where, text = None, str(text_or_path)
-        if isinstance(text_or_path, Path) or not text.lstrip().startswith("{"):
-            path = Path(text_or_path)
-            where = str(path)
-            if not path.is_file():
-                raise InputError(f"{path}: metadata file not found; check the path")
-            text = path.read_text(encoding="utf-8")
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidDataError(
-                f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", where=where
-            ) from None
+        data, where = read_json(text_or_path)
         return cls.from_dict(data, where=where)
 
     # ------------------------------------------------------------ validation
