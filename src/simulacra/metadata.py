@@ -21,7 +21,15 @@ import pandas as pd
 
 from simulacra.errors import InputError, InvalidDataError
 
-__all__ = ["COLUMN_TYPES", "METADATA_VERSION", "PII_KINDS", "Column", "Metadata", "read_json"]
+__all__ = [
+    "COLUMN_TYPES",
+    "METADATA_VERSION",
+    "PII_KINDS",
+    "Column",
+    "Metadata",
+    "read_json",
+    "write_json",
+]
 
 METADATA_VERSION = 1
 COLUMN_TYPES = ("numerical", "categorical", "boolean", "datetime", "id", "pii", "text")
@@ -194,12 +202,7 @@ class Metadata:
         return meta
 
     def to_json(self, path: str | Path | None = None) -> str:
-        text = json.dumps(self.to_dict(), indent=2, default=_json_default) + "\n"
-        if path is not None:
-            from simulacra.io import atomic_write_text
-
-            atomic_write_text(Path(path), text)
-        return text
+        return write_json(self.to_dict(), path)
 
     @classmethod
     def from_json(cls, text_or_path: str | Path) -> Metadata:
@@ -264,6 +267,16 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, pd.Timestamp):
         return value.isoformat()
     raise TypeError(f"cannot write {type(value).__name__} to metadata JSON")
+
+
+def write_json(data: dict[str, Any], path: str | Path | None = None) -> str:
+    """Metadata as indented JSON text, also written atomically to ``path`` when given."""
+    text = json.dumps(data, indent=2, default=_json_default) + "\n"
+    if path is not None:
+        from simulacra.io import atomic_write_text
+
+        atomic_write_text(Path(path), text)
+    return text
 
 
 def read_json(text_or_path: str | Path) -> tuple[Any, str | None]:

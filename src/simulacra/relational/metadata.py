@@ -8,7 +8,6 @@ primary key). Guessing keys from data lives in ``_detect.py``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from simulacra.errors import InvalidDataError
-from simulacra.metadata import Metadata, read_json
+from simulacra.metadata import Metadata, read_json, write_json
 
 __all__ = ["MULTI_METADATA_VERSION", "ForeignKey", "MultiTableMetadata"]
 
@@ -186,14 +185,7 @@ class MultiTableMetadata:
         return meta
 
     def to_json(self, path: str | Path | None = None) -> str:
-        from simulacra.metadata import _json_default
-
-        text = json.dumps(self.to_dict(), indent=2, default=_json_default) + "\n"
-        if path is not None:
-            from simulacra.io import atomic_write_text
-
-            atomic_write_text(Path(path), text)
-        return text
+        return write_json(self.to_dict(), path)
 
     @classmethod
     def from_json(cls, text_or_path: str | Path) -> MultiTableMetadata:
