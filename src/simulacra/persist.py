@@ -26,7 +26,15 @@ from simulacra.metadata import Metadata
 from simulacra.processor import EncodedColumn, Processor
 from simulacra.synthesizers.base import Synthesizer
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "Weights", "load_model", "save_model"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "Weights",
+    "load_model",
+    "model_bytes",
+    "read_model",
+    "save_model",
+]
 
 FORMAT = "simulacra-model"
 FORMAT_VERSION = 1
@@ -40,6 +48,11 @@ class Weights(dict):
 
 def save_model(model: Synthesizer, path: Path) -> None:
     """Write a fitted model atomically to ``path``."""
+    atomic_write_bytes(path, model_bytes(model))
+
+
+def model_bytes(model: Synthesizer) -> bytes:
+    """A fitted model as the bytes of a ``.simz`` file."""
     state = {
         "family": model.get_state(),
         "processor": model.processor_.get_state(),
@@ -72,18 +85,23 @@ def save_model(model: Synthesizer, path: Path) -> None:
         zf.writestr("arrays.npz", blob)
         if tensors is not None:
             zf.writestr("weights.safetensors", tensors)
-    atomic_write_bytes(path, out.getvalue())
+    return out.getvalue()
 
 
 def load_model(path: str | Path) -> Synthesizer:
     """Read a model written by :func:`save_model`; clear errors for bad files."""
-    from simulacra.synthesizers.registry import family_class
-
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"{path}: model file not found; check the path")
+    return read_model(path, str(path))
+
+
+def read_model(source: Path | bytes, where: str) -> Synthesizer:
+    """A model from a ``.simz`` file or its bytes; errors name ``where`` it came from."""
+    from simulacra.synthesizers.registry import family_class
+
     try:
-        with zipfile.ZipFile(path) as zf:
+        with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source) as zf:
             manifest = json.loads(zf.read("manifest.json"))
             blob = zf.read("arrays.npz")
             tensors = (
@@ -91,28 +109,28 @@ def load_model(path: str | Path) -> Synthesizer:
             )
     except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, EOFError, OSError) as exc:
         raise ModelFileError(
-            f"{path}: not a readable simulacra model file ({exc.__class__.__name__}); it may be "
+            f"{where}: not a readable simulacra model file ({exc.__class__.__name__}); it may be "
             "truncated or not a .simz file at all: fit the model again"
         ) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ModelFileError(f"{path}: not a simulacra model file (no {FORMAT!r} manifest)")
+        raise ModelFileError(f"{where}: not a simulacra model file (no {FORMAT!r} manifest)")
     version = manifest.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise ModelFileError(
-            f"{path}: written by simulacra {manifest.get('simulacra_version')} in model format "
+            f"{where}: written by simulacra {manifest.get('simulacra_version')} in model format "
             f"{version}, newer than this simulacra {__version__} reads ({FORMAT_VERSION}); "
             "upgrade simulacra"
         )
     if hashlib.sha256(blob).hexdigest() != manifest.get("arrays_sha256"):
         raise ModelFileError(
-            f"{path}: the arrays do not match their checksum; the file is "
+            f"{where}: the arrays do not match their checksum; the file is "
             "corrupt or was changed after it was written"
         )
     if tensors is not None and hashlib.sha256(tensors).hexdigest() != manifest.get(
         "weights_sha256"
     ):
         raise ModelFileError(
-            f"{path}: the network weights do not match their checksum; the file is "
+            f"{where}: the network weights do not match their checksum; the file is "
             "corrupt or was changed after it was written"
         )
     try:
@@ -120,7 +138,7 @@ def load_model(path: str | Path) -> Synthesizer:
         state = join_arrays(manifest["state"], arrays)
         if tensors is not None:
             state["family"] = _with_weights(state["family"], tensors)
-        metadata = Metadata.from_dict(manifest["metadata"], where=str(path))
+        metadata = Metadata.from_dict(manifest["metadata"], where=where)
         model = family_class(manifest["family"])(**manifest["params"])
         processor = Processor.from_state(metadata, state["processor"])
         columns = [EncodedColumn(**c) for c in state["columns"]]
@@ -132,10 +150,10 @@ def load_model(path: str | Path) -> Synthesizer:
         model._restore(metadata, processor, columns, int(state["n_training_rows"]), constraints)
         model.set_state(state["family"])
     except SimulacraError as exc:
-        raise ModelFileError(f"{path}: cannot be loaded: {exc}") from None
+        raise ModelFileError(f"{where}: cannot be loaded: {exc}") from None
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(
-            f"{path}: the manifest is damaged ({exc.__class__.__name__}: {exc}); "
+            f"{where}: the manifest is damaged ({exc.__class__.__name__}: {exc}); "
             "fit the model again"
         ) from None
     return model

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import io
 import json
-import tempfile
 import zipfile
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from simulacra import __version__
 from simulacra.errors import InvalidDataError, ModelFileError, SimulacraError
 from simulacra.io import atomic_write_bytes
+from simulacra.persist import _plain, model_bytes
 
 if TYPE_CHECKING:
     from simulacra.relational.hierarchical import HierarchicalSynthesizer
@@ -56,21 +56,16 @@ def save_multi(model: HierarchicalSynthesizer, path: Path) -> None:
         "state": state,
     }
     out = io.BytesIO()
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf,
-    ):
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
         for i, table in enumerate(model.order_):
-            part = Path(tmp) / f"{i}.simz"
-            model.models_[table].save(part)
-            zf.writestr(f"tables/{i}.simz", part.read_bytes())
+            zf.writestr(f"tables/{i}.simz", model_bytes(model.models_[table]))
         zf.writestr("manifest.json", json.dumps(manifest, indent=1, default=_plain))
     atomic_write_bytes(path, out.getvalue())
 
 
 def load_multi(path: str | Path) -> HierarchicalSynthesizer:
     """Read a model written by :func:`save_multi`; clear errors for bad files."""
-    from simulacra.persist import load_model
+    from simulacra.persist import read_model
     from simulacra.relational import _keys
     from simulacra.relational.hierarchical import HierarchicalSynthesizer
     from simulacra.relational.metadata import MultiTableMetadata
@@ -123,13 +118,10 @@ def load_multi(path: str | Path) -> HierarchicalSynthesizer:
             )
             for t, a in state["axes"].items()
         }
-        models = {}
-        with tempfile.TemporaryDirectory() as tmp:
-            for i, table in enumerate(model.order_):
-                part = Path(tmp) / f"{i}.simz"
-                part.write_bytes(parts[f"tables/{i}.simz"])
-                models[table] = load_model(part)
-        model.models_ = models
+        model.models_ = {
+            table: read_model(parts[f"tables/{i}.simz"], f"{path} (table {table!r})")
+            for i, table in enumerate(model.order_)
+        }
     except ModelFileError as exc:
         raise ModelFileError(f"{path}: a table's model cannot be loaded: {exc}") from None
     except (SimulacraError, InvalidDataError) as exc:
@@ -140,9 +132,3 @@ def load_multi(path: str | Path) -> HierarchicalSynthesizer:
             "fit the model again"
         ) from None
     return model
-
-
-def _plain(value: Any) -> Any:
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    raise TypeError(f"cannot store {type(value).__name__} in a model file")
