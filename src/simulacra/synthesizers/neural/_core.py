@@ -47,7 +47,12 @@ class TrainingWarning(UserWarning):
 
 
 def training_params(
-    *, epochs: int, batch_size: int, learning_rate: float, patience: int = 20
+    *,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    patience: int = 20,
+    validation: float = 0.1,
 ) -> tuple[Param, ...]:
     """The parameters every neural family has, with the family's own defaults."""
     return (
@@ -73,7 +78,7 @@ def training_params(
         Param(
             "validation",
             float,
-            0.1,
+            validation,
             "Share of rows held out for the validation loss that early stopping watches.",
             low=0.0,
             high=0.5,

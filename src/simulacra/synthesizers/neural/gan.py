@@ -26,7 +26,6 @@ a category drawn from its allowed ones by learned share, and keeps it.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any, ClassVar
 
 import numpy as np
@@ -115,9 +114,8 @@ class GanSynthesizer(NeuralSynthesizer):
         "progress": False,
     }
     params = (
-        *(
-            dataclasses.replace(p, default=0.0) if p.name == "validation" else p
-            for p in training_params(epochs=300, batch_size=500, learning_rate=2e-4, patience=0)
+        *training_params(
+            epochs=300, batch_size=500, learning_rate=2e-4, patience=0, validation=0.0
         ),
         Param("embedding_dim", int, 128, "Size of the generator's noise input.", low=1),
         Param("hidden", int, 256, "Width of the generator's and critic's layers.", low=4),
