@@ -15,18 +15,23 @@ from simulacra.testing import conformance_table
 
 
 def family_available(family: str) -> bool:
-    """Whether a family's optional extra (torch) is installed; CI (SIMULACRA_CI=1) needs all."""
+    """Whether a family's optional extra (torch, dp) is installed; CI (SIMULACRA_CI=1) needs all."""
     info = BUILTINS.get(family)
-    if info is None or info.extra != "torch" or os.environ.get("SIMULACRA_CI") == "1":
+    if info is None or info.extra is None or os.environ.get("SIMULACRA_CI") == "1":
         return True
-    return importlib.util.find_spec("torch") is not None
+    module = {"torch": "torch", "dp": "opendp"}[info.extra]
+    return importlib.util.find_spec(module) is not None
 
 
 def family_params() -> list:
     """Every registered family, those whose extra is missing marked to skip."""
-    skip = pytest.mark.skip(reason="needs the torch extra: pip install 'simulacra[torch]'")
+
+    def skip(family: str) -> pytest.MarkDecorator:
+        extra = BUILTINS[family].extra
+        return pytest.mark.skip(reason=f"needs the {extra} extra: pip install 'simulacra[{extra}]'")
+
     return [
-        pytest.param(f, marks=() if family_available(f) else skip)
+        pytest.param(f, marks=() if family_available(f) else skip(f))
         for f in sorted(simulacra.families())
     ]
 

@@ -27,7 +27,10 @@ def _runnable(block: str) -> str:
 def test_readme_has_quickstart_and_examples():
     text = README.read_text()
     assert "## Quickstart" in text
-    assert 'python -m pip install -e ".[test,torch]" && python -m pytest' in text
+    # the same install and test command as .ci/run
+    ci = (README.parent / ".ci" / "run").read_text()
+    assert 'pip install --quiet -e ".[test,torch,dp]"' in ci
+    assert 'python -m pip install -e ".[test,torch,dp]" && python -m pytest' in text
     assert any(kind == "python" for kind, _ in BLOCKS)
 
 

@@ -40,6 +40,11 @@ db_app = typer.Typer(
     help="Synthesize whole databases: related tables whose keys join.", no_args_is_help=True
 )
 app.add_typer(db_app, name="db")
+budget_app = typer.Typer(
+    help="Keep one dataset's differential-privacy budget across releases (a JSON ledger).",
+    no_args_is_help=True,
+)
+app.add_typer(budget_app, name="budget")
 
 err = Console(stderr=True, highlight=False)
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
@@ -127,10 +132,27 @@ def fit(
     ] = None,
     table: TableOpt = None,
     seed: Seed = None,
+    budget: Annotated[
+        Path | None,
+        typer.Option(
+            help="A privacy budget file (`simulacra budget new`) a DP family's fit is paid from: "
+            "checked before the data is read, charged when the fit is done."
+        ),
+    ] = None,
     quiet: Quiet = False,
 ) -> None:
     """Learn a model from a table and save it as a .simz file."""
     params = _parse_params(param or [])
+    total = None
+    if budget is not None:
+        from simulacra.privacy.budget import PrivacyBudget
+
+        if not hasattr(family_class(family), "privacy_ledger"):
+            raise InvalidParameterError(
+                f"--budget: {family!r} is not differentially private; use a dp-* family "
+                "(see `simulacra list`) or leave out --budget"
+            )
+        total = PrivacyBudget.load(budget)
     if seed is not None:
         params["seed"] = seed
     has_bar = any(p.name == "progress" for p in family_class(family).all_params())
@@ -140,9 +162,52 @@ def fit(
     data = simulacra.read_table(source, table=table) if table else source
     fitting = contextlib.nullcontext() if has_bar else _status(quiet, f"fitting {family}")
     with fitting:
-        model.fit(data, metadata=metadata)
+        if total is not None:
+            model.fit(data, metadata=metadata, budget=total)
+        else:
+            model.fit(data, metadata=metadata)
     model.save(output)
+    if total is not None:
+        total.save(budget)
+    if hasattr(model, "privacy_ledger"):
+        from simulacra.privacy.budget import describe
+
+        for line in describe(model.privacy_ledger()):
+            _say(quiet, line)
+        _say(quiet, f"fitted {family} on about {model.n_training_rows_:,} rows (a noisy count)")
+        _say(quiet, f"model saved to {output}")
+        return
     _say(quiet, f"fitted {family} on {model.n_training_rows_:,} rows; model saved to {output}")
+
+
+@budget_app.command("new")
+def budget_new(
+    path: Annotated[Path, typer.Argument(help="The budget file to create (.json).")],
+    epsilon: Annotated[float, typer.Option(help="Total epsilon for this dataset.")],
+    delta: Annotated[float, typer.Option(help="Total delta (below 1/rows).")] = 0.0,
+    quiet: Quiet = False,
+) -> None:
+    """Create a budget file for one dataset; DP fits given --budget spend from it."""
+    from simulacra.privacy.budget import PrivacyBudget
+
+    if path.exists():
+        raise InputError(f"{path}: already exists; a budget is never reset by overwriting it")
+    PrivacyBudget(epsilon, delta).save(path)
+    _say(quiet, f"budget of epsilon {epsilon:g}, delta {delta:g} written to {path}")
+
+
+@budget_app.command("show")
+def budget_show(path: Annotated[Path, typer.Argument(help="A budget file.")]) -> None:
+    """Print a budget's spends in plain words and what is left."""
+    from simulacra.privacy.budget import PrivacyBudget
+
+    total = PrivacyBudget.load(path)
+    for line in total.describe():
+        typer.echo(line)
+    typer.echo(
+        f"left: epsilon {total.remaining_epsilon:g} of {total.epsilon:g}, "
+        f"delta {total.remaining_delta:g} of {total.delta:g}"
+    )
 
 
 @app.command()
@@ -267,8 +332,8 @@ def evaluate(
     ledger: Annotated[
         Path | None,
         typer.Option(
-            help="JSON list of the differential-privacy spends of the model that made the copy "
-            '([{"what": ..., "epsilon": ..., "delta": ...}]), shown in the privacy section.'
+            help="The DP model file (.simz) that made the copy, or a JSON list of its spends "
+            '([{"what": ..., "epsilon": ..., "delta": ...}]); shown in the privacy section.'
         ),
     ] = None,
     allow_mismatch: Annotated[
@@ -327,6 +392,11 @@ def evaluate(
 def _read_ledger(path: Path | None) -> list[Any] | None:
     if path is None:
         return None
+    if path.suffix == ".simz":  # the ledger a DP model file carries
+        model = simulacra.load(path)
+        if not hasattr(model, "privacy_ledger"):
+            raise InputError(f"{path}: a {model.name} model has no privacy ledger (not DP)")
+        return model.privacy_ledger()
     try:
         spends = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

@@ -7,6 +7,7 @@ fix it, so that the command line can print it as it is, without a traceback.
 from __future__ import annotations
 
 __all__ = [
+    "BudgetError",
     "InputError",
     "InvalidDataError",
     "InvalidParameterError",
@@ -67,3 +68,7 @@ class ModelFileError(SimulacraError, ValueError):
 
 class NotFittedError(SimulacraError, ValueError):
     """The synthesizer must be fitted before it can sample or be saved."""
+
+
+class BudgetError(SimulacraError, ValueError):
+    """A differential-privacy budget is spent, or a spend would go past it."""

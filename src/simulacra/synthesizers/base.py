@@ -102,6 +102,8 @@ class Synthesizer(ABC):
     params: ClassVar[tuple[Param, ...]] = ()
     # parameters that make a fit quick on a small table (the conformance suite, the tests)
     quick_params: ClassVar[dict[str, Any]] = {}
+    # whether the same seed and data give the same model (DP noise is never seeded)
+    deterministic_fit: ClassVar[bool] = True
 
     def __init__(self, **params: Any) -> None:
         declared = {p.name for p in self.all_params()}
@@ -153,7 +155,7 @@ class Synthesizer(ABC):
 
             constraints = constraint_set(meta)
         rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(_FIT_STREAM,)))
-        processor = Processor(meta).fit(frame)
+        meta, processor = self._preprocess(meta, frame, rng, declared=metadata is not None)
         encoded = learned = processor.encode(frame, rng)
         if constraints is not None:
             learned = constraints.fit(frame, encoded).encode(encoded)
@@ -165,6 +167,16 @@ class Synthesizer(ABC):
         self.reparametrized_ = _changed_columns(encoded, learned)
         self.n_training_rows_ = len(frame)
         return self
+
+    def _preprocess(
+        self, meta: Metadata, frame: pd.DataFrame, rng: np.random.Generator, *, declared: bool
+    ) -> tuple[Metadata, Processor]:
+        """The metadata the model keeps and its fitted processor (``declared``: given by the user).
+
+        Differentially private families override this: they may not read ranges
+        or categories from the data for free.
+        """
+        return meta, Processor(meta).fit(frame)
 
     @abstractmethod
     def _fit(self, encoded: EncodedTable, rng: np.random.Generator) -> None:

@@ -200,7 +200,12 @@ def _nearest_correlation(
     else:
         with np.errstate(invalid="ignore", divide="ignore"):
             corr = np.corrcoef(scores, rowvar=False)
-    corr = np.clip(np.nan_to_num(corr, nan=0.0) / np.outer(attenuation, attenuation), -1, 1)
+    return positive_definite(np.nan_to_num(corr, nan=0.0), attenuation, floor)
+
+
+def positive_definite(corr: np.ndarray, attenuation: np.ndarray, floor: float = 1e-6) -> np.ndarray:
+    """Correlations divided by the attenuation, clipped, with eigenvalues raised to ``floor``."""
+    corr = np.clip(corr / np.outer(attenuation, attenuation), -1, 1)
     np.fill_diagonal(corr, 1.0)
     values, vectors = np.linalg.eigh(corr)
     fixed = (vectors * np.maximum(values, floor)) @ vectors.T

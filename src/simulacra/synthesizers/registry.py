@@ -81,6 +81,25 @@ BUILTINS = {
             "Denoising diffusion: Gaussian for numbers, masked for categories; inpaints.",
             extra="torch",
         ),
+        FamilyInfo(
+            "dp-bayesnet",
+            "simulacra.synthesizers.dp_bayesnet:DPBayesNetSynthesizer",
+            "PrivBayes: a Bayesian network learned and measured with differential privacy.",
+            extra="dp",
+        ),
+        FamilyInfo(
+            "dp-marginals",
+            "simulacra.synthesizers.dp_marginals:DPMarginalsSynthesizer",
+            "MST: noisy one- and two-way marginals on a private spanning tree (differential "
+            "privacy).",
+            extra="dp",
+        ),
+        FamilyInfo(
+            "dp-copula",
+            "simulacra.synthesizers.dp_copula:DPCopulaSynthesizer",
+            "Gaussian copula from noisy marginals and a noisy correlation (differential privacy).",
+            extra="dp",
+        ),
     )
 }
 
