@@ -41,8 +41,8 @@ DELTA = Param(
     "delta",
     float,
     None,
-    "Chance the epsilon guarantee may fail; below 1/n. Default 1/(n*sqrt(n)). 0 needs every "
-    "categorical column's categories declared in the metadata.",
+    "Chance the epsilon guarantee may fail; below 1/n. Default 1/(n*sqrt(n)) (at most what a "
+    "shared budget has left). 0 needs every categorical column's categories declared.",
     low=0.0,
     high=1.0,
     nullable=True,
@@ -90,8 +90,10 @@ class DifferentiallyPrivate:
         """
         params = self._checked_params()
         what = f"{self.name} fit"  # type: ignore[attr-defined]
+        self._delta_cap = 1.0
         if budget is not None:
             budget.check(what, params["epsilon"], params["delta"] or 0.0)
+            self._delta_cap = budget.remaining_delta  # the default delta must fit in it
         super().fit(data, metadata)  # type: ignore[misc]
         self.n_training_rows_ = self.noisy_rows_
         if budget is not None:
@@ -122,7 +124,9 @@ class DifferentiallyPrivate:
         rows = len(frame)
         if rows > MAX_ROWS:
             raise InvalidDataError(f"{name}: at most {MAX_ROWS} rows can be fitted, got {rows}")
-        delta = self.delta if self.delta is not None else 1.0 / (rows * math.sqrt(max(rows, 2)))
+        delta = self.delta
+        if delta is None:
+            delta = min(1.0 / (rows * math.sqrt(max(rows, 2))), getattr(self, "_delta_cap", 1.0))
         delta = check_delta(delta, rows, where=name)
         self.fit_budget = PrivacyBudget(self.epsilon, delta)
         from simulacra.privacy import mechanisms

@@ -138,7 +138,7 @@ class DPBayesNetSynthesizer(DPNetworkSynthesizer):
                 sets = [
                     s
                     for s in itertools.islice(itertools.combinations(done, k), 5000)
-                    if math.prod(self.cards_[p] for p in s) <= budget
+                    if k == 0 or math.prod(self.cards_[p] for p in s) <= budget
                 ]
                 if sets:
                     out += [(child, s) for s in sets]

@@ -1,0 +1,242 @@
+"""Differential privacy: the budget and its ledger, private domains, audits of every DP family."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import simulacra
+from conftest import family_available
+from simulacra.errors import BudgetError, InvalidDataError, InvalidParameterError
+from simulacra.metadata import Metadata
+from simulacra.privacy.budget import PrivacyBudget
+
+DP_FAMILIES = ["dp-bayesnet", "dp-marginals", "dp-copula"]
+pytestmark = pytest.mark.skipif(
+    not all(family_available(f) for f in DP_FAMILIES),
+    reason="needs the dp extra: pip install 'simulacra[dp]'",
+)
+
+
+def _small(rows: int = 200, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    a = rng.random(rows) < 0.3
+    return pd.DataFrame({"a": a, "b": np.where(a, "x", rng.choice(["y", "z"], rows))})
+
+
+DECLARED = Metadata.from_dict(
+    {
+        "columns": {
+            "a": {"type": "boolean"},
+            "b": {"type": "categorical", "categories": ["x", "y", "z"]},
+        }
+    }
+)
+
+
+def _spent(model) -> float:
+    return math.fsum(s["epsilon"] for s in model.privacy_ledger())
+
+
+# ------------------------------------------------------------------ budget
+def test_budget_records_spends_and_refuses_to_overspend(tmp_path):
+    budget = PrivacyBudget(1.0, 1e-6)
+    budget.spend("age histogram", 0.4, mechanism="laplace")
+    budget.spend("categories", 0.1, 5e-7)
+    assert budget.remaining_epsilon == pytest.approx(0.5)
+    with pytest.raises(BudgetError, match=r"needs epsilon 0\.6 but only 0\.5 of 1 is left"):
+        budget.spend("too much", 0.6)
+    with pytest.raises(BudgetError, match="delta"):
+        budget.spend("too much delta", 0.1, 1e-6)
+    assert len(budget.spends) == 2, "a refused spend must not be recorded"
+    path = tmp_path / "budget.json"
+    budget.save(path)
+    again = PrivacyBudget.load(path)
+    assert again.to_dict() == budget.to_dict()
+    assert again.describe()[0] == "epsilon 0.4 spent on age histogram (laplace)"
+
+
+@pytest.mark.parametrize("epsilon", [0, -1.0, float("inf"), float("nan"), True])
+def test_epsilon_must_be_positive_and_finite(epsilon):
+    with pytest.raises(InvalidParameterError, match="epsilon"):
+        PrivacyBudget(epsilon)
+    for family in DP_FAMILIES:
+        with pytest.raises(InvalidParameterError, match="epsilon"):
+            simulacra.create(family, epsilon=epsilon)
+
+
+def test_delta_must_be_below_one_over_n():
+    model = simulacra.create("dp-copula", epsilon=1.0, delta=0.01)
+    with pytest.raises(InvalidParameterError, match=r"not below 1/n = 1/200"):
+        model.fit(_small(200))
+
+
+def test_a_spent_budget_fails_before_the_data_is_read(tmp_path):
+    budget = PrivacyBudget(1.0)
+    budget.spend("an earlier release", 0.9)
+    model = simulacra.create("dp-bayesnet", epsilon=0.5)
+    with pytest.raises(BudgetError, match=r"only 0\.1 of 1 is left"):
+        model.fit(tmp_path / "does-not-exist.csv", budget=budget)  # never opened
+
+
+def test_fits_charge_the_shared_budget_once_each():
+    budget = PrivacyBudget(1.0, 1e-5)
+    data = _small(400)
+    simulacra.create("dp-marginals", epsilon=0.6, seed=0).fit(data, DECLARED, budget=budget)
+    assert [s["what"] for s in budget.spends] == ["dp-marginals fit"]
+    assert budget.spends[0]["epsilon"] <= 0.6 + 1e-9
+    with pytest.raises(BudgetError):
+        simulacra.create("dp-copula", epsilon=0.6).fit(data, DECLARED, budget=budget)
+    simulacra.create("dp-copula", epsilon=0.4, seed=0).fit(data, DECLARED, budget=budget)
+    assert budget.spent_epsilon <= 1.0 + 1e-9
+
+
+def test_delta_zero_needs_declared_categories():
+    data = _small()
+    with pytest.raises(InvalidParameterError, match=r"\['b'\].*declare them in the metadata"):
+        simulacra.create("dp-copula", epsilon=1.0, delta=0.0).fit(data)
+    model = simulacra.create("dp-copula", epsilon=1.0, delta=0.0, seed=0).fit(data, DECLARED)
+    assert all(s["delta"] == 0 for s in model.privacy_ledger())
+
+
+def test_constraints_are_refused_with_a_clear_error():
+    data = pd.DataFrame({"low": np.arange(100.0), "high": np.arange(100.0) + 5})
+    meta = Metadata.detect(data)
+    meta.constraints = [{"type": "inequality", "low": "low", "high": "high"}]
+    with pytest.raises(InvalidDataError, match="constraints are not supported"):
+        simulacra.create("dp-copula").fit(data, meta)
+
+
+# ------------------------------------------------------------- the ledger
+@pytest.mark.parametrize("family", DP_FAMILIES)
+def test_the_ledger_adds_up_and_travels_with_the_model(family, tmp_path):
+    rng = np.random.default_rng(1)
+    data = pd.DataFrame(
+        {
+            "age": rng.integers(18, 90, 2000),
+            "income": rng.lognormal(10, 0.5, 2000),
+            "city": rng.choice(["Oslo", "Rome", "Lima"], 2000),
+        }
+    )
+    model = simulacra.create(family, epsilon=2.0, seed=0).fit(data)
+    ledger = model.privacy_ledger()
+    assert _spent(model) <= 2.0 + 1e-9
+    assert _spent(model) >= 2.0 * 0.99, "the whole budget should be put to use"
+    whats = " | ".join(s["what"] for s in ledger)
+    for part in ("the row count", "the range of 'age'", "the range of 'income'", "'city'"):
+        assert part in whats
+    assert abs(model.n_training_rows_ - 2000) < 1000
+    path = tmp_path / "model.simz"
+    model.save(path)
+    loaded = simulacra.load(path)
+    assert loaded.privacy_ledger() == ledger
+    pd.testing.assert_frame_equal(loaded.sample(100, seed=3), model.sample(100, seed=3))
+    report = simulacra.evaluate(data, model.sample(2000, seed=1), ledger=ledger)
+    assert report.ledger and "differential privacy" in " ".join(report.notes)
+
+
+def test_declared_bounds_and_categories_are_free_and_kept():
+    rng = np.random.default_rng(2)
+    data = pd.DataFrame({"x": rng.uniform(0, 10, 1000), "c": rng.choice(["p", "q"], 1000)})
+    meta = Metadata.from_dict(
+        {
+            "columns": {
+                "x": {"type": "numerical", "min": 0, "max": 10},
+                "c": {"type": "categorical", "categories": ["p", "q"]},
+            }
+        }
+    )
+    model = simulacra.create("dp-bayesnet", epsilon=1.0, seed=0).fit(data, meta)
+    assert not any(
+        "range" in s["what"] or "categories" in s["what"] for s in model.privacy_ledger()
+    )
+    assert (model.metadata_.columns["x"].min, model.metadata_.columns["x"].max) == (0, 10)
+
+
+def test_detected_ranges_and_rare_categories_are_not_used():
+    """Metadata a fit detects itself comes from the data: its ranges and categories are dropped."""
+    rng = np.random.default_rng(3)
+    data = pd.DataFrame(
+        {
+            "x": np.append(rng.normal(50, 5, 3999), 1e6),  # one outlier
+            "city": np.append(rng.choice(["Oslo", "Rome"], 3999), "Tiny Village"),
+        }
+    )
+    for family in DP_FAMILIES:
+        model = simulacra.create(family, epsilon=1.0, seed=0).fit(data)
+        assert model.metadata_.columns["x"].max < 1e5, family
+        assert "Tiny Village" not in model.metadata_.columns["city"].categories, family
+        out = model.sample(5000)
+        assert out["x"].max() < 1e5 and "Tiny Village" not in set(out["city"]), family
+
+
+# ----------------------------------------------------------------- audits
+def _share_of_a(family: str, data: pd.DataFrame, epsilon: float, seeds: range) -> np.ndarray:
+    """The share of rows with ``a`` true (of 4000 sampled) for fits under each seed."""
+    shares = []
+    for s in seeds:
+        out = simulacra.create(family, epsilon=epsilon, seed=s).fit(data, DECLARED).sample(4000)
+        shares.append(float(out["a"].eq(True).fillna(False).mean()))
+    return np.array(shares)
+
+
+@pytest.mark.parametrize("family", DP_FAMILIES)
+def test_audit_neighbouring_tables_stay_within_e_to_the_epsilon(family):
+    """Fits on tables one row apart: the chance of any event differs by at most e^epsilon.
+
+    The event is "the learned share of a is above the first table's median".
+    With 120 fits a side, a Clopper-Pearson interval (99%) of each chance
+    must be consistent with P(E | D) <= e^eps P(E | D') and vice versa. A fit
+    without noise fails it: its event has chance 0 on one table and 1 on the other.
+    """
+    epsilon, runs = 1.0, 120
+    base = _small(60, seed=4)
+    extra = pd.concat([base, pd.DataFrame({"a": [True], "b": ["x"]})], ignore_index=True)
+    first = _share_of_a(family, base, epsilon, range(runs))
+    second = _share_of_a(family, extra, epsilon, range(runs, 2 * runs))
+    cut = float(np.median(first))
+    for event in (lambda s: s > cut, lambda s: s <= cut):
+        k1, k2 = int(event(first).sum()), int(event(second).sum())
+        lo1, hi1 = stats.binomtest(k1, runs).proportion_ci(0.99)
+        lo2, hi2 = stats.binomtest(k2, runs).proportion_ci(0.99)
+        assert lo1 <= math.exp(epsilon) * hi2 and lo2 <= math.exp(epsilon) * hi1, (k1, k2)
+
+
+@pytest.mark.parametrize("family", DP_FAMILIES)
+def test_a_tiny_epsilon_forgets_the_data(family):
+    """At epsilon 0.001 two opposite tables give the same output; at 20 they do not."""
+    ones = pd.DataFrame({"a": [True] * 300, "b": ["x"] * 300})
+    zeros = pd.DataFrame({"a": [False] * 300, "b": ["y"] * 300})
+    tiny = [_share_of_a(family, t, 1e-3, range(12)).mean() for t in (ones, zeros)]
+    assert abs(tiny[0] - tiny[1]) < 0.25, tiny
+    large = [_share_of_a(family, t, 20.0, range(2)).mean() for t in (ones, zeros)]
+    assert large[0] - large[1] > 0.8, large
+
+
+# ------------------------------------------------------- fidelity at a fair epsilon
+def test_dp_families_keep_the_main_relations_at_epsilon_one():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=8000)
+    data = pd.DataFrame(
+        {"x": x, "y": 2 * x + rng.normal(size=8000), "g": np.where(x > 0.5, "hi", "lo")}
+    )
+    for family in DP_FAMILIES:
+        out = simulacra.create(family, epsilon=1.0, seed=0).fit(data).sample(8000)
+        assert out["x"].corr(out["y"], method="spearman") > 0.6, family
+        share = (out["g"] == "hi").mean()
+        assert abs(share - (data["g"] == "hi").mean()) < 0.08, family
+        assert out.loc[out["g"] == "hi", "x"].mean() > out.loc[out["g"] == "lo", "x"].mean()
+
+
+def test_sampling_spends_nothing_and_conditions_are_exact():
+    model = simulacra.create("dp-bayesnet", epsilon=1.0, seed=0).fit(_small(500), DECLARED)
+    before = json.dumps(model.privacy_ledger())
+    out = model.sample(300, conditions={"b": "x"})
+    assert (out["b"] == "x").all()
+    model.sample(1000, rebalance={"a": {True: 0.5}})
+    assert json.dumps(model.privacy_ledger()) == before
