@@ -180,29 +180,49 @@ def bounds(
     epsilon: float,
     budget: PrivacyBudget,
     what: str,
+    fine: int = 50,
     failure: float = 0.05,
-) -> tuple[float, float]:
-    """A range that holds most ``values``: the outer edges of the buckets with clear counts.
+) -> tuple[float, float] | None:
+    """A range that holds most ``values``, from two noisy histograms (half the epsilon each).
 
-    ``edges`` (which must not depend on the data) cut the line into buckets;
-    their counts get discrete Laplace noise, and the range runs from the
-    first to the last bucket whose noisy count clears ``scale * log(buckets
-    / failure)``, a level an empty bucket reaches with chance below
-    ``failure`` overall. Sparse tails are cut off (the model clips them)
-    rather than stretched to a wild guess; with no clear bucket the range is
-    the fullest bucket's.
+    First ``edges`` (fixed, not read from the data: powers of ten, say) cut
+    the line into buckets; their counts get discrete Laplace noise, and the
+    range runs from the first to the last bucket whose noisy count clears
+    ``scale * log(buckets / failure)``, a level an empty bucket reaches with
+    chance below ``failure``. Then that range is cut into ``fine`` equal
+    buckets and narrowed the same way (kept as it is if none is clear).
+    Sparse tails are cut off (the model clips them) rather than stretched to
+    a wild guess. ``None`` when no coarse bucket stands out of the noise (too
+    few rows for this epsilon): there is no honest range to give.
     """
-    edges = np.unique(np.asarray(edges, dtype=np.float64))
     data = np.asarray(values, dtype=np.float64)
     data = data[np.isfinite(data)]
+    coarse = np.unique(np.asarray(edges, dtype=np.float64))
+    low, high, ok = _clear_range(data, coarse, epsilon / 2, budget, f"{what} (coarse)", failure)
+    if not ok:
+        return None
+    inside = data[(data >= low) & (data <= high)]
+    narrow = np.linspace(low, high, fine + 1)
+    found = _clear_range(inside, narrow, epsilon / 2, budget, f"{what} (fine)", failure)
+    return (found[0], found[1]) if found[2] else (low, high)
+
+
+def _clear_range(
+    data: np.ndarray,
+    edges: np.ndarray,
+    epsilon: float,
+    budget: PrivacyBudget,
+    what: str,
+    failure: float,
+) -> tuple[float, float, bool]:
+    """The outer edges of the buckets whose noisy counts are clear, and whether any was."""
     index = np.clip(np.searchsorted(edges, data, side="right") - 1, 0, len(edges) - 2)
-    counts = np.bincount(index, minlength=len(edges) - 1)
-    noisy = laplace_counts(counts, 1, epsilon, budget, what)
-    level = math.log((len(edges) - 1) / failure) / epsilon
-    clear = np.flatnonzero(noisy > level)
+    noisy = laplace_counts(np.bincount(index, minlength=len(edges) - 1), 1, epsilon, budget, what)
+    clear = np.flatnonzero(noisy > math.log((len(edges) - 1) / failure) / epsilon)
     if len(clear) == 0:
-        clear = np.array([int(np.argmax(noisy))])
-    return float(edges[clear[0]]), float(edges[clear[-1] + 1])
+        top = int(np.argmax(noisy))
+        return float(edges[top]), float(edges[top + 1]), False
+    return float(edges[clear[0]]), float(edges[clear[-1] + 1]), True
 
 
 def released_categories(

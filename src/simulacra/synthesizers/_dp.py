@@ -49,7 +49,7 @@ DELTA = Param(
 )
 
 ROWS_SHARE = 0.02  # of epsilon: the row count
-DOMAIN_SHARE = 0.1  # of epsilon: bounds and categories the metadata does not declare
+DOMAIN_SHARE = 0.2  # of epsilon: bounds and categories the metadata does not declare
 DOMAIN_DELTA_SHARE = 0.5  # of delta: category discovery (the rest is the family's)
 MAX_ROWS = 2**31  # the structure scores' sensitivity assumes at most this many rows
 # bucket edges for private bounds, not read from the data: 0 and +-{1, 2, 5} x 10^k ...
@@ -179,7 +179,13 @@ def _public_metadata(
             keys = mechanisms.released_categories(
                 counts.to_dict(), eps, delta, budget, f"the categories of {name!r}"
             )
-            originals = dict(zip(values.astype(str), values, strict=True)) if keys else {}
+            if not keys:
+                raise InvalidDataError(
+                    f"{family}: no category of column {name!r} stands out of the noise at "
+                    f"epsilon {eps:.3g} on {len(frame)} rows; declare its categories in the "
+                    "metadata, or raise epsilon"
+                )
+            originals = dict(zip(values.astype(str), values, strict=True))
             columns[name] = dataclasses.replace(
                 col, categories=_sorted([originals[k] for k in keys])
             )
@@ -190,9 +196,16 @@ def _public_metadata(
         else:
             encoded = pd.to_numeric(values).to_numpy(np.float64)
         low, high = (getattr(col, b) if known(col, b) else None for b in ("min", "max"))
-        lo, hi = mechanisms.bounds(
+        found = mechanisms.bounds(
             encoded, DATE_EDGES if is_date else NUMBER_EDGES, eps, budget, f"the range of {name!r}"
         )
+        if found is None:
+            raise InvalidDataError(
+                f"{family}: the range of column {name!r} cannot be learned privately with "
+                f"epsilon {eps:.3g} on {len(frame)} rows (no value bucket stands out of the "
+                f"noise); declare its min and max in the metadata, or raise epsilon"
+            )
+        lo, hi = found
         if is_date:
             lo, hi = (pd.Timestamp(int(v), unit="s").isoformat() for v in (lo, hi))
         elif col.integer:

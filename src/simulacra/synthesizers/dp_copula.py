@@ -27,9 +27,10 @@ class DPCopulaSynthesizer(DifferentiallyPrivate, GaussianCopulaSynthesizer):
     """A Gaussian copula whose marginals and correlations are released with differential privacy.
 
     Half of the budget (after the row count and the public domains) releases
-    every encoded column's histogram with discrete Laplace noise: codes for
-    categories and gap indicators, ``bins`` equal widths between the public
-    bounds for numbers and dates. A numeric marginal is the noisy
+    every column's histogram with discrete Laplace noise (one row counts once
+    per column): codes for categories, ``bins`` equal widths between the
+    public bounds for numbers and dates, and one more cell for gaps, which
+    gives the column's gap indicator its marginal. A numeric marginal is the noisy
     histogram's piecewise-linear CDF. Each row is then mapped to normal
     scores through those released marginals (never through ranks, which
     would mix rows), clipped to ``+-3`` and scaled so that its squared length
@@ -79,9 +80,13 @@ class DPCopulaSynthesizer(DifferentiallyPrivate, GaussianCopulaSynthesizer):
         from simulacra.privacy import mechanisms
 
         columns, m = encoded.columns, len(encoded.columns)
+        names = {c.name for c in columns}
+        mains = [c for c in columns if c.name == c.source or c.source not in names]
         epsilon = self.fit_budget.remaining_epsilon
-        counts, parts = [], []
-        for col in columns:
+        # one histogram per source column; a column with gaps gets one more cell, "missing",
+        # whose share is its gap indicator's marginal: each row counts once per source column
+        counts, parts = {}, {}
+        for col in mains:
             code, edges = bin_codes(
                 encoded.data[col.name].to_numpy(), col, self.bounds_.get(col.name), self.bins
             )
@@ -90,26 +95,36 @@ class DPCopulaSynthesizer(DifferentiallyPrivate, GaussianCopulaSynthesizer):
             filled = encoded.filled(col.name)
             if filled is not None:
                 keep &= ~filled
-            counts.append(np.bincount(code[keep], minlength=size))
-            parts.append((code, edges, keep))
+            cells = np.bincount(code[keep], minlength=size)
+            if filled is not None:
+                cells = np.append(cells, int((~keep).sum()))
+            counts[col.name], parts[col.name] = cells, (code, edges, keep)
         share = self.marginal_share * epsilon if m > 1 else epsilon
         noisy = mechanisms.laplace_counts(
-            np.concatenate(counts), m, share, self.fit_budget, "the columns' histograms"
-        )
-        noisy = np.split(
-            np.maximum(noisy, 0).astype(float), np.cumsum([len(c) for c in counts])[:-1]
-        )
-        self.marginals_ = [
-            _marginal(hist, edges) for hist, (_, edges, _) in zip(noisy, parts, strict=True)
-        ]
+            np.concatenate(list(counts.values())), len(mains), share, self.fit_budget,
+            "the columns' histograms (with their gaps)",
+        )  # fmt: skip
+        sizes = np.cumsum([len(c) for c in counts.values()])[:-1]
+        hists = dict(zip(counts, np.split(np.maximum(noisy, 0).astype(float), sizes), strict=True))
+        self.marginals_ = []
+        for col in columns:
+            if col.name in parts:
+                code, edges, _ = parts[col.name]
+                hist = hists[col.name]
+                size = int(col.cardinality or 1) if edges is None else len(edges) - 1
+                self.marginals_.append(_marginal(hist[:size], edges))
+            else:  # a gap indicator: present (0) or missing (1), from its column's histogram
+                hist = hists[col.source]
+                self.marginals_.append(_marginal(np.array([hist[:-1].sum(), hist[-1]]), None))
+                values = encoded.data[col.name].to_numpy()
+                parts[col.name] = (values, None, np.ones(len(values), dtype=bool))
         if m == 1:
             self.correlation_ = np.eye(1)
             return
         scores = np.zeros((len(encoded.data), m))
         attenuation = np.ones(m)
-        for j, (col, marginal, (code, _, keep)) in enumerate(
-            zip(columns, self.marginals_, parts, strict=True)
-        ):
+        for j, (col, marginal) in enumerate(zip(columns, self.marginals_, strict=True)):
+            code, _, keep = parts[col.name]
             if marginal["kind"] == "discrete":
                 u = to_uniform(marginal, np.where(keep, code, 0), rng)
                 attenuation[j] = _jitter_attenuation(marginal["probs"][marginal["order"]])

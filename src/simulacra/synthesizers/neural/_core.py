@@ -192,10 +192,29 @@ class NeuralSynthesizer(Synthesizer):
     ) -> list[torch.optim.Optimizer]:
         """Hook for differentially private training (DP-SGD): wraps the optimizers.
 
-        The privacy extra replaces this with Opacus's per-sample clipping and
+        ``_dpsgd.DPSGD`` replaces this with Opacus's per-sample clipping and
         noise; by default training is not private and the optimizers pass through.
         """
         return optimizers
+
+    def _codec(self, encoded: EncodedTable, rng: np.random.Generator) -> TableCodec:
+        """The codec of the network's parts, learned from the encoded training table."""
+        codec = TableCodec(self.numbers, cap=self.category_cap, fold_nulls=self.fold_nulls)
+        return codec.fit(encoded.data, encoded.columns, rng)
+
+    def _epoch_batches(
+        self, rows: np.ndarray, size: int, rng: np.random.Generator
+    ) -> Iterator[np.ndarray]:
+        """One epoch's batches of ``rows`` (DP-SGD draws them by Poisson sampling instead)."""
+        return _batches(rows, size, rng)
+
+    def _diverged(self, loss: float) -> bool:
+        """Whether training must stop after a step with this loss (DP-SGD reads the weights)."""
+        return not math.isfinite(loss)
+
+    def _stop_reason(self) -> str | None:
+        """Why training must stop after this epoch (a spent privacy budget), or ``None``."""
+        return None
 
     # ------------------------------------------------------------- fit
     def _fit(self, encoded: EncodedTable, rng: np.random.Generator) -> None:
@@ -207,9 +226,7 @@ class NeuralSynthesizer(Synthesizer):
             )
         self.device_ = str(resolve_device(self.device))
         device = torch.device(self.device_)
-        self.codec_ = TableCodec(
-            self.numbers, cap=self.category_cap, fold_nulls=self.fold_nulls
-        ).fit(encoded.data, encoded.columns, rng)
+        self.codec_ = self._codec(encoded, rng)
         numbers, codes = self.codec_.encode(encoded.data, rng)
         self._prepare(numbers, codes)
         self.network_ = self._build(torch_generator(rng, torch.device("cpu"))).to(device)
@@ -294,10 +311,10 @@ def _train(
         for epoch in range(model.epochs):
             model.network_.train()
             losses = []
-            for idx in _batches(train, batch, rng):
+            for idx in model._epoch_batches(train, batch, rng):
                 index = torch.from_numpy(idx).to(device)
                 loss = model._step(num[index], cod[index], optimizers, generator)
-                if not math.isfinite(loss):
+                if model._diverged(loss):
                     return _stopped_on_nan(model, history, good_state, epoch)
                 losses.append(loss)
                 if model.max_time is not None and time.perf_counter() - started > model.max_time:
@@ -317,6 +334,10 @@ def _train(
                 waited += 1
             if out_of_time:
                 reason = "max_time"
+                break
+            stop = model._stop_reason()
+            if stop is not None:
+                reason = stop
                 break
             if model.patience and waited >= model.patience:
                 reason = "early stopping"
