@@ -1,4 +1,4 @@
-"""Privacy for data that stays real: PII detection, pseudonyms, masking, k-anonymity.
+"""Privacy: PII detection, pseudonyms, masking, k-anonymity, and the DP budget and ledger.
 
 >>> import pandas as pd
 >>> from simulacra import privacy
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from simulacra.privacy import checksums, mask
 from simulacra.privacy.anonymize import OPERATIONS, Action, anonymize, parse_action, resolve_plan
+from simulacra.privacy.budget import PrivacyBudget, describe
 from simulacra.privacy.detect import PIIFinding, detect_pii
 from simulacra.privacy.kanonymity import KAnonymityReport, k_anonymize
 from simulacra.privacy.pseudonymize import pseudonymize
@@ -23,8 +24,10 @@ __all__ = [
     "Action",
     "KAnonymityReport",
     "PIIFinding",
+    "PrivacyBudget",
     "anonymize",
     "checksums",
+    "describe",
     "detect_pii",
     "k_anonymize",
     "mask",

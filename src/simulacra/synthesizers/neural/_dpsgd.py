@@ -430,7 +430,7 @@ def _steps_within(sigma: float, sample_rate: float, delta: float, epsilon: float
 def _calibrated_noise(
     name: str, epsilon: float, delta: float, sample_rate: float, steps: int
 ) -> float:
-    """The least noise multiplier (to 1%) with which ``steps`` steps spend at most ``epsilon``."""
+    """The least noise multiplier (to 1%, on ``CALIBRATION_ALPHAS``) for ``steps`` steps."""
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", _OPTIMAL_ORDER, UserWarning)
@@ -500,7 +500,7 @@ class DPVaeSynthesizer(DPSGD, VaeSynthesizer):
         "epsilon": 50.0,
         "epochs": 20,
         "batch_size": 100,
-        "learning_rate": 3e-3,
+        "learning_rate": 1e-2,
         "hidden": 32,
         "embedding_dim": 16,
         "progress": False,
