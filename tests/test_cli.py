@@ -248,3 +248,33 @@ def test_help_everywhere(tmp_path, command):
 def test_usage_error_exits_2(tmp_path):
     result = run("fit", cwd=tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_a_budget_file_pays_for_dp_fits_and_refuses_to_overspend(tmp_path):
+    from conftest import family_available
+
+    if not family_available("dp-copula"):
+        pytest.skip("needs the dp extra")
+    data = tmp_path / "d.csv"
+    simulacra.datasets.load_customers().to_csv(data, index=False)
+    meta = tmp_path / "d.json"
+    assert run("metadata", "detect", str(data), "-o", str(meta), cwd=tmp_path).returncode == 0
+    assert (
+        run(
+            "budget", "new", "b.json", "--epsilon", "1.5", "--delta", "1e-6", cwd=tmp_path
+        ).returncode
+        == 0
+    )
+    fit = ("fit", str(data), "-f", "dp-copula", "--metadata", str(meta), "--budget", "b.json")
+    done = run(*fit, "-p", "epsilon=1", "-p", "delta=1e-7", "-o", "m.simz", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "spent on the row count" in done.stderr
+    ledger = json.loads((tmp_path / "b.json").read_text())
+    assert [s["what"] for s in ledger["spends"]] == ["dp-copula fit"]
+    again = run(*fit, "-p", "epsilon=1", "-o", "m2.simz", cwd=tmp_path)
+    assert again.returncode == 1 and "only 0.5" in again.stderr
+    assert not (tmp_path / "m2.simz").exists()
+    shown = run("budget", "show", "b.json", cwd=tmp_path)
+    assert "left: epsilon 0.5" in shown.stdout
+    wrong = run("fit", str(data), "-f", "copula", "--budget", "b.json", cwd=tmp_path)
+    assert wrong.returncode == 1 and "not differentially private" in wrong.stderr
