@@ -117,7 +117,7 @@ def _peer_times(folder: Path) -> dict[str, float]:
     if not path.exists():
         return {}
     data = json.loads(path.read_text())
-    return {str(k): float(v) for k, v in data.items() if isinstance(v, int | float)}
+    return {str(k): float(v["fit_s"]) for k, v in data.items() if "fit_s" in v}
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -154,7 +154,7 @@ def svg_chart(results: dict[str, Any]) -> str:
         xs = np.log10([*EPSILONS, 100.0])  # "no DP" drawn at 100
 
         def px(eps: float | None, x0: int = x0, xs: np.ndarray = xs) -> float:
-            e = 100.0 if eps is None else eps
+            e = 100.0 if eps is None or eps == 100.0 else eps
             return x0 + pad + (np.log10(e) - xs[0]) / (xs[-1] - xs[0]) * (width - 2 * pad)
 
         def py(q: float) -> float:
@@ -174,7 +174,7 @@ def svg_chart(results: dict[str, Any]) -> str:
             )
         for i, name in enumerate(names):
             pts = sorted(
-                (r["epsilon"], r["quality"]) for r in tab["rows"] if r["generator"] == name
+                (r["epsilon"] or 100.0, r["quality"]) for r in tab["rows"] if r["generator"] == name
             )
             path = " ".join(f"{px(e):.1f},{py(q):.1f}" for e, q in pts)
             colour = colours[i % len(colours)]
