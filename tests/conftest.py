@@ -19,8 +19,10 @@ def family_available(family: str) -> bool:
     info = BUILTINS.get(family)
     if info is None or info.extra is None or os.environ.get("SIMULACRA_CI") == "1":
         return True
-    module = {"torch": "torch", "dp": "opendp"}[info.extra]
-    return importlib.util.find_spec(module) is not None
+    modules = {"torch": ["torch"], "dp": ["opendp"]}[info.extra]
+    if family.startswith("dp-"):  # DP-SGD families need opacus and OpenDP beside torch
+        modules = [*modules, "opendp", *(["opacus"] if info.extra == "torch" else [])]
+    return all(importlib.util.find_spec(m) is not None for m in modules)
 
 
 def family_params() -> list:

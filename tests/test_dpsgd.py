@@ -30,7 +30,9 @@ pytestmark = pytest.mark.skipif(
     not _available(), reason="needs the torch extra with opacus and the dp extra"
 )
 
-TARGET = "simulacra.synthesizers.neural._dpsgd:DPVaeSynthesizer"
+MODULE = "simulacra.synthesizers.neural._dpsgd"
+CLASSES = {"dp-vae": "DPVaeSynthesizer", "dp-autoregressive": "DPAutoregressiveSynthesizer"}
+FAMILIES = list(CLASSES)
 QUICK = {"epochs": 3, "batch_size": 60, "hidden": 16, "embedding_dim": 8, "progress": False}
 DECLARED = Metadata.from_dict(
     {
@@ -53,16 +55,28 @@ def _table(rows: int = 300, seed: int = 0) -> pd.DataFrame:
 
 @pytest.fixture(autouse=True)
 def registered(monkeypatch):
-    """``dp-vae`` in the registry (until registry.py lists it), so that load finds it."""
+    """The DP-SGD families in the registry (until registry.py lists them): load needs it."""
     from simulacra.synthesizers import registry
 
-    if "dp-vae" not in registry.BUILTINS:
-        info = registry.FamilyInfo("dp-vae", TARGET, "DP-SGD vae", extra="torch")
-        monkeypatch.setitem(registry.BUILTINS, "dp-vae", info)
+    for family, cls in CLASSES.items():
+        if family not in registry.BUILTINS:
+            info = registry.FamilyInfo(family, f"{MODULE}:{cls}", family, extra="torch")
+            monkeypatch.setitem(registry.BUILTINS, family, info)
+
+
+def _class(family: str) -> type:
+    import importlib
+
+    return getattr(importlib.import_module(MODULE), CLASSES[family])
 
 
 def _dp_vae(**params):
     return simulacra.create("dp-vae", **{"seed": 0, **QUICK, **params})
+
+
+def _dp(family: str, **params):
+    quick = {k: v for k, v in QUICK.items() if k != "embedding_dim" or family == "dp-vae"}
+    return _class(family)(**{"seed": 0, **quick, **params})
 
 
 def _training(model) -> dict:
@@ -71,21 +85,20 @@ def _training(model) -> dict:
 
 
 @pytest.fixture(scope="module")
-def fitted():
-    """A dp-vae fitted on declared metadata with a large budget (it learns something)."""
-    from simulacra.synthesizers.neural._dpsgd import DPVaeSynthesizer
-
-    params = {**QUICK, "epochs": 15, "learning_rate": 1e-2, "hidden": 32, "embedding_dim": 16}
-    return DPVaeSynthesizer(epsilon=50.0, seed=0, **params).fit(_table(), DECLARED)
+def fitted() -> dict:
+    """Each family fitted on declared metadata with a large budget (so it learns something)."""
+    params = {"epsilon": 50.0, "epochs": 15, "learning_rate": 1e-2, "hidden": 32}
+    return {f: _dp(f, **params).fit(_table(), DECLARED) for f in FAMILIES}
 
 
-def test_fit_and_sample_spend_within_the_budget():
-    budget = PrivacyBudget(10.0, 1e-4)
-    model = _dp_vae(epsilon=3.0).fit(_table(), budget=budget)  # ranges, categories released
+@pytest.mark.parametrize("family", FAMILIES)
+def test_fit_and_sample_spend_within_the_budget(family):
+    budget = PrivacyBudget(20.0, 1e-4)
+    model = _dp(family, epsilon=10.0).fit(_table(), budget=budget)  # ranges, categories too
     out = model.sample(50)
     assert list(out.columns) == ["x", "y", "group"] and len(out) == 50
     ledger = model.privacy_ledger()
-    assert math.fsum(s["epsilon"] for s in ledger) <= 3.0 + 1e-9
+    assert math.fsum(s["epsilon"] for s in ledger) <= 10.0 + 1e-9
     assert {"the row count", "the categories of 'group'"} <= {s["what"] for s in ledger}
     entry = _training(model)
     assert entry["what"] == f"network training (DP-SGD, {model.dp_steps_} steps)"
@@ -94,7 +107,7 @@ def test_fit_and_sample_spend_within_the_budget():
     assert entry["epsilon"] > 0 and 0 < entry["delta"] < 1 / 300
     per_epoch = round(model.noisy_rows_ / 60)  # Poisson batches: released n / batch_size
     assert model.dp_steps_ == 3 * per_epoch
-    assert budget.spends[-1]["what"] == "dp-vae fit"
+    assert budget.spends[-1]["what"] == f"{family} fit"
     assert budget.spent_epsilon == pytest.approx(math.fsum(s["epsilon"] for s in ledger))
 
 
@@ -109,14 +122,14 @@ def test_smaller_epsilon_needs_more_noise():
 
 
 def test_training_stops_when_the_budget_runs_out():
-    model = _dp_vae(epsilon=1.0, noise_multiplier=0.8, epochs=40).fit(_table(), DECLARED)
+    model = _dp_vae(epsilon=3.0, noise_multiplier=2.0, epochs=40).fit(_table(), DECLARED)
     planned = 40 * round(model.noisy_rows_ / 60)
     assert model.stop_reason_ == "privacy budget"
     assert 0 < model.dp_steps_ < planned
     assert len(model.loss_history()) < 40
     spent = math.fsum(s["epsilon"] for s in model.privacy_ledger())
-    assert spent <= 1.0 + 1e-9
-    assert _training(model)["epsilon"] > 0.5  # most of what was left, not a token amount
+    assert spent <= 3.0 + 1e-9
+    assert _training(model)["epsilon"] > 2.5  # most of what was left, not a token amount
 
 
 def test_too_small_a_budget_for_one_step_is_a_clear_error():
@@ -124,14 +137,16 @@ def test_too_small_a_budget_for_one_step_is_a_clear_error():
         _dp_vae(epsilon=0.01, noise_multiplier=0.5).fit(_table(), DECLARED)
 
 
-def test_validation_and_early_stopping_are_off(fitted):
-    names = {p.name for p in type(fitted).all_params()}
+@pytest.mark.parametrize("family", FAMILIES)
+def test_validation_and_early_stopping_are_off(family, fitted):
+    model = fitted[family]
+    names = {p.name for p in type(model).all_params()}
     assert {"epsilon", "delta", "max_grad_norm", "noise_multiplier"} <= names
     assert not {"validation", "patience"} & names
-    assert fitted.validation == 0 and fitted.patience == 0
+    assert model.validation == 0 and model.patience == 0
     with pytest.raises(InvalidParameterError, match="unknown parameter"):
-        simulacra.create("dp-vae", validation=0.1)
-    history = fitted.loss_history()
+        simulacra.create(family, validation=0.1)
+    history = model.loss_history()
     assert len(history) == 15
     assert history["validation_loss"].isna().all()
     assert history["loss"].isna().all()  # the training loss read the rows: not kept
@@ -142,17 +157,52 @@ def test_delta_zero_is_refused():
         simulacra.create("dp-vae", delta=0.0)
 
 
-def test_codec_reads_no_rows():
+@pytest.mark.parametrize("family", FAMILIES)
+def test_codec_reads_no_rows(family):
     """Two tables with the same public metadata give the same codec, from the bounds alone."""
     codecs = [
-        _dp_vae(epsilon=5.0, epochs=1).fit(_table(seed=seed), DECLARED).codec_.get_state()
+        _dp(family, epsilon=5.0, epochs=1).fit(_table(seed=seed), DECLARED).codec_.get_state()
         for seed in (1, 2)
     ]
     x = codecs[0]["encoders"]["x"]
-    assert np.allclose(x["means"], np.linspace(-3.6, 3.6, 10)) and np.allclose(x["stds"], 0.4)
+    if family == "dp-vae":  # ten equal-width modes over the declared [-4, 4]
+        assert np.allclose(x["means"], np.linspace(-3.6, 3.6, 10)) and np.allclose(x["stds"], 0.4)
+    else:  # twenty equal-width bins over it, no point bins
+        assert np.allclose(x["edges"], np.linspace(-4, 4, 21)) and len(x["points"]) == 0
     for a, b in zip(codecs[0]["encoders"].values(), codecs[1]["encoders"].values(), strict=True):
         assert a.keys() == b.keys()
         assert all(np.array_equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.filterwarnings("ignore:Full backward hook is firing:UserWarning")  # input: rows
+@pytest.mark.parametrize("family", FAMILIES)
+def test_gradients_are_per_row(family, fitted):
+    """Opacus gets each row's own gradient: changing one row moves no other row's."""
+    import torch
+    from opacus.grad_sample import GradSampleHooks
+
+    model = fitted[family]
+    encoded = model.processor_.encode(_table(rows=6), np.random.default_rng(0))
+    parts = model.codec_.encode(encoded.data, np.random.default_rng(0))
+    numbers, codes = (torch.from_numpy(a) for a in parts)
+    changed = codes.clone()
+    changed[5] = (changed[5] + 1) % 2
+    hooks = GradSampleHooks(model.network_, batch_first=True, loss_reduction="mean")
+    try:
+        rows = []
+        for c in (codes, changed):
+            model.network_.zero_grad(set_to_none=True)
+            for p in model.network_.parameters():
+                p.grad_sample = None
+            model._loss(numbers, c, torch.Generator().manual_seed(1)).backward()
+            rows.append({n: p.grad_sample.clone() for n, p in model.network_.named_parameters()})
+            for n, p in model.network_.named_parameters():  # the rows' mean is the gradient
+                assert torch.allclose(rows[-1][n].mean(0), p.grad, atol=1e-4), n
+    finally:
+        hooks.cleanup()
+        model.network_.zero_grad(set_to_none=True)
+    assert all(torch.equal(rows[0][n][:5], rows[1][n][:5]) for n in rows[0])
+    assert any(not torch.equal(rows[0][n][5], rows[1][n][5]) for n in rows[0])
 
 
 def test_poisson_batches_may_be_empty():
@@ -162,18 +212,21 @@ def test_poisson_batches_may_be_empty():
     assert all(np.isfinite(w).all() for w in model.get_state()["weights_"].values())
 
 
-def test_conditions_still_work(fitted):
+@pytest.mark.parametrize("family", FAMILIES)
+def test_conditions_still_work(family, fitted):
     low, high = -0.5, 1.0
-    out = fitted.sample(100, seed=1, conditions={"group": "b", "x": (low, high)})
+    out = fitted[family].sample(100, seed=1, conditions={"group": "b", "x": (low, high)})
     assert len(out) == 100
     assert (out["group"] == "b").all() and out["x"].between(low, high).all()
 
 
-def test_saves_loads_and_gives_the_same_rows(fitted, tmp_path):
+@pytest.mark.parametrize("family", FAMILIES)
+def test_saves_loads_and_gives_the_same_rows(family, fitted, tmp_path):
+    model = fitted[family]
     path = tmp_path / "model.simz"
-    fitted.save(path)
+    model.save(path)
     loaded = simulacra.load(path)
-    assert type(loaded) is type(fitted)
-    pd.testing.assert_frame_equal(loaded.sample(200, seed=3), fitted.sample(200, seed=3))
-    assert loaded.privacy_ledger() == fitted.privacy_ledger()
-    assert loaded.noise_multiplier_ == fitted.noise_multiplier_
+    assert type(loaded) is type(model)
+    pd.testing.assert_frame_equal(loaded.sample(200, seed=3), model.sample(200, seed=3))
+    assert loaded.privacy_ledger() == model.privacy_ledger()
+    assert loaded.noise_multiplier_ == model.noise_multiplier_

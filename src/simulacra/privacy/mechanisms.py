@@ -190,7 +190,8 @@ def bounds(
     range runs from the first to the last bucket whose noisy count clears
     ``scale * log(buckets / failure)``, a level an empty bucket reaches with
     chance below ``failure``. Then that range is cut into ``fine`` equal
-    buckets and narrowed the same way (kept as it is if none is clear).
+    buckets, and only tails whose noisy running count (from either end) stays
+    under that level are cut off (the range is kept if nothing clears it).
     Sparse tails are cut off (the model clips them) rather than stretched to
     a wild guess. ``None`` when no coarse bucket stands out of the noise (too
     few rows for this epsilon): there is no honest range to give.
@@ -203,8 +204,17 @@ def bounds(
         return None
     inside = data[(data >= low) & (data <= high)]
     narrow = np.linspace(low, high, fine + 1)
-    found = _clear_range(inside, narrow, epsilon / 2, budget, f"{what} (fine)", failure)
-    return (found[0], found[1]) if found[2] else (low, high)
+    index = np.clip(np.searchsorted(narrow, inside, side="right") - 1, 0, fine - 1)
+    noisy = laplace_counts(
+        np.bincount(index, minlength=fine), 1, epsilon / 2, budget, f"{what} (fine)"
+    ).astype(np.float64)
+    # cut only the tails that hold fewer rows than the noise level, counted from each end
+    level = math.log(fine / failure) / (epsilon / 2)
+    first = np.flatnonzero(np.cumsum(noisy) > level)
+    last = np.flatnonzero(np.cumsum(noisy[::-1]) > level)
+    if len(first) == 0 or len(last) == 0 or first[0] > fine - 1 - last[0]:
+        return low, high
+    return float(narrow[first[0]]), float(narrow[fine - last[0]])
 
 
 def _clear_range(

@@ -95,6 +95,18 @@ BUILTINS = {
             extra="dp",
         ),
         FamilyInfo(
+            "dp-vae",
+            "simulacra.synthesizers.neural._dpsgd:DPVaeSynthesizer",
+            "Tabular VAE trained with DP-SGD (Opacus): differential privacy.",
+            extra="torch",
+        ),
+        FamilyInfo(
+            "dp-autoregressive",
+            "simulacra.synthesizers.neural._dpsgd:DPAutoregressiveSynthesizer",
+            "Any-order autoregressive network trained with DP-SGD (Opacus): differential privacy.",
+            extra="torch",
+        ),
+        FamilyInfo(
             "dp-copula",
             "simulacra.synthesizers.dp_copula:DPCopulaSynthesizer",
             "Gaussian copula from noisy marginals and a noisy correlation (differential privacy).",

@@ -5,12 +5,16 @@ numbers are encoded (``numbers``), its network (``_build``), its loss on a
 batch (``_loss``) and how it generates parts (``_generate``). A family whose
 training step is not one loss and one optimizer (a GAN) overrides ``_step``.
 The loop owns epochs, batches, ``max_time``, early stopping on a held-out
-validation loss, NaN losses, the progress bar and the loss history.
+validation loss, NaN losses, the progress bar and the loss history. DP-SGD
+(``_dpsgd``) changes the codec, the batches, the optimizer, the NaN check and
+when to stop through hooks (``_codec``, ``_epoch_batches``, ``_private``,
+``_diverged``, ``_stop_reason``).
 
 Randomness never touches torch's global generator: weights are initialised
 and noise is drawn from ``torch.Generator`` objects seeded from the fit's or
 the sampling block's ``numpy`` generator, so the same seed, data and device
-give the same model and the same rows.
+give the same model and the same rows (DP-SGD's sampling and noise are the
+exception: they are seeded from the operating system, never from ``seed``).
 """
 
 from __future__ import annotations

@@ -1,31 +1,41 @@
 """DP-SGD for the torch families: Opacus's per-row clipping and noise, paid from the fit's budget.
 
-:class:`DPSGD` is a mixin for any :class:`NeuralSynthesizer` whose network
+:class:`DPSGD` is a mixin for a :class:`NeuralSynthesizer` whose network
 Opacus can take (every trainable tensor in a layer that sees one row per
-batch row, and a loss that is the mean of per-row losses); ``dp-vae`` is
-``vae`` with it. A fit goes as every differentially private family's does
+batch row, and a loss that is the mean of per-row losses): ``dp-vae`` is
+``vae`` with it and ``dp-autoregressive`` is ``autoregressive`` with it, each
+with its shared vectors moved into :class:`RowShared` layers. A fit goes as
+every differentially private family's does
 (:class:`~simulacra.synthesizers._dp.DifferentiallyPrivate`): the row count,
 and the bounds and categories the metadata does not declare, are released
 first; what is left of the budget, ``(epsilon, delta)``, pays for training.
 
-What the network's codec reads. The codec (how a table's columns become the
-network's parts) is built from the public schema alone, never from a row:
+What the codec reads. The codec (how a table's columns become the network's
+parts) is built by :func:`public_codec` from the public schema alone: it is
+given the encoded columns' names, kinds and cardinalities, each continuous
+column's public range in ``bounds_`` (declared, or released above) and
+which columns hold whole numbers; it is given no rows. Then:
 
-- each continuous column: its public range in ``bounds_`` (declared, or
-  released above), cut into ``PUBLIC_MODES`` equal widths, each a Gaussian
-  mode of its own (centre mid-width, standard deviation half a width, equal
-  weights): mode-specific normalisation whose modes are fixed in advance
-  instead of fitted to the values;
-- each discrete column (categories, gap indicators): its cardinality. At most
-  ``category_cap`` codes keep a part of their own, chosen in code order (not by
-  frequency); the rest share the last code and are drawn back uniformly.
+- a continuous column, shown as modes (``dp-vae``): its range cut into
+  ``PUBLIC_MODES`` equal widths, each a Gaussian mode (centre mid-width,
+  standard deviation half a width, equal weights), i.e. mode-specific
+  normalisation with modes fixed in advance instead of fitted to the values;
+- a continuous column, shown as bins (``dp-autoregressive``): ``bins``
+  equal-width bins over its range (one per value for a short whole-number
+  range), where ``autoregressive`` cuts at the rows' quantiles; each bin's
+  position is the normal score of its middle under a uniform spread;
+- a discrete column (categories, gap indicators): its cardinality. At most
+  ``category_cap`` codes get a part of their own, the first in code order
+  (not the most frequent); the rest share one code and are drawn back
+  uniformly. Real values beyond a public range fall in its end mode or bin.
 
 Training (Abadi et al., 2016, as Opacus implements it):
 
 - batches are Poisson samples: each row joins each step's batch with
   probability ``q = batch_size / n``, ``round(n / batch_size)`` steps an epoch
-  (Opacus's ``UniformWithReplacementSampler``); ``n`` is the *released* row
-  count, so the sample rate and the number of steps are public;
+  (Opacus's ``UniformWithReplacementSampler``). ``n`` is the *released* row
+  count, so the sample rate, the steps and the expected batch size are
+  public; a batch that draws no row is a step of noise alone;
 - each row's gradient is clipped to L2 norm ``max_grad_norm`` and Gaussian
   noise of standard deviation ``noise_multiplier * max_grad_norm`` is added to
   their sum (Opacus's ``GradSampleHooks`` and ``DPOptimizer``); Adam then
@@ -33,15 +43,22 @@ Training (Abadi et al., 2016, as Opacus implements it):
 - Opacus's RDP accountant counts the steps. Without a ``noise_multiplier`` the
   least noise is used with which all ``epochs`` fit what is left of the budget
   (Opacus's ``get_noise_multiplier``); with one, training stops before the
-  step that would take the accountant's epsilon past it (``stop_reason_`` is
-  then ``"privacy budget"``). That is the ``max_epsilon`` of the issue: the
-  fit's ``epsilon``. One ledger entry records the epsilon the accountant
-  reports for the steps taken, with the family's delta.
+  step that would take the accountant's epsilon past what is left
+  (``stop_reason_`` is then ``"privacy budget"``): the fit's ``epsilon`` is the
+  most training may spend. One ledger entry records the epsilon the
+  accountant reports for the steps taken, with the family's delta.
+
+These are the pieces ``PrivacyEngine.make_private`` puts together, put
+together here so that the sample rate comes from the released row count
+(``make_private`` takes it from the real one) and the randomness from
+generators of their own (outside its secure mode ``make_private`` samples
+with the data loader's generator or torch's global one, which other code in
+the process may seed, and adds noise with the global one).
 
 Early stopping on a validation loss would read held-out rows, so a DP family
-has no ``patience`` or ``validation``; a NaN check looks at the noisy weights,
-not at the loss. The training loss reads the rows too: the progress bar
-shows it, but the model keeps none (``loss_history()`` has NaN losses).
+has no ``patience`` or ``validation``; the NaN check looks at the noisy
+weights, not at the loss. The training loss reads the rows too: the progress
+bar shows it, but the model keeps none (``loss_history()`` has NaN losses).
 
 Randomness. The Poisson sampling and the gradient noise are drawn from
 ``torch.Generator`` objects seeded from the operating system's entropy
@@ -58,6 +75,7 @@ same rows for the same seed, before and after saving.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import secrets
 import warnings
@@ -74,15 +92,17 @@ from opacus.accountants.utils import get_noise_multiplier
 from opacus.grad_sample import GradSampleHooks, register_grad_sampler
 from opacus.optimizers import DPOptimizer
 from opacus.utils.uniform_sampler import UniformWithReplacementSampler
+from scipy import special
 from torch import nn
 
 from simulacra.errors import InvalidParameterError
-from simulacra.processor import EncodedColumn, EncodedTable
+from simulacra.processor import NULL_SUFFIX, EncodedColumn, EncodedTable
 from simulacra.synthesizers._dp import DELTA, EPSILON, DifferentiallyPrivate
 from simulacra.synthesizers.base import Param
-from simulacra.synthesizers.neural._codec import Capped, ModeNormal, TableCodec
+from simulacra.synthesizers.neural._codec import Capped, ModeNormal, QuantileBins, TableCodec
 from simulacra.synthesizers.neural._core import init_weights, training_params
 from simulacra.synthesizers.neural._onehot import OneHot
+from simulacra.synthesizers.neural.autoregressive import AnyOrderNetwork, AutoregressiveSynthesizer
 from simulacra.synthesizers.neural.vae import SIGMA_RANGE, VaeNetwork, VaeSynthesizer, _mlp
 
 __all__ = [
@@ -90,6 +110,7 @@ __all__ = [
     "MAX_GRAD_NORM",
     "NOISE_MULTIPLIER",
     "PUBLIC_MODES",
+    "DPAutoregressiveSynthesizer",
     "DPVaeSynthesizer",
     "RowShared",
     "dp_training_params",
@@ -97,6 +118,7 @@ __all__ = [
 ]
 
 PUBLIC_MODES = 10  # equal-width modes per continuous column, over its public range
+PUBLIC_BINS = 20  # equal-width bins per continuous column, where a family shows numbers as bins
 # RDP orders the accountant tries: Opacus's range, thinned where the orders are slow to
 # evaluate (fractional ones below 2) and widened to 1024 for tighter bounds at large noise
 ALPHAS = [1.25, 1.5, 1.75, 2.25, 2.5, 2.75, 3.5, 4.5, 5.5, *range(2, 65)]
@@ -107,6 +129,7 @@ CALIBRATION_ALPHAS = [1.5, 1.75, 2, 2.5, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 
 CALIBRATION_ALPHAS += [192, 256, 512]
 _OPTIMAL_ORDER = "Optimal order is the"  # Opacus: the best order is at an end of ALPHAS
 _BACKWARD_HOOK = "Full backward hook is firing when gradients are computed with respect to module"
+_SHARED = ("slope", "unknown", "target")  # the autoregressive network's per-column vectors
 _NOT_PRIVATE = ("patience", "validation")  # training params that would read held-out rows
 _TRAINING = {p.name for p in training_params(epochs=1, batch_size=2, learning_rate=1e-3)}
 
@@ -136,31 +159,65 @@ def dp_training_params(*, epochs: int, batch_size: int, learning_rate: float) ->
     return tuple(p for p in params if p.name not in _NOT_PRIVATE)
 
 
+def _smaller(params: tuple[Param, ...], **defaults: Any) -> tuple[Param, ...]:
+    """A family's own parameters (not the training ones), some with smaller defaults.
+
+    Under DP-SGD the same noise is spread over every weight, so a smaller
+    network than the family's usually learns more from the same budget.
+    """
+    own = (p for p in params if p.name not in _TRAINING)
+    return tuple(dataclasses.replace(p, default=defaults.get(p.name, p.default)) for p in own)
+
+
 # ------------------------------------------------------------------ the codec
 def public_codec(
     columns: list[EncodedColumn],
     bounds: dict[str, tuple[float, float]],
     *,
-    cap: int,
+    numbers: str = "modes",
+    cap: int = 100,
     modes: int = PUBLIC_MODES,
+    bins: int = PUBLIC_BINS,
+    fold_nulls: bool = False,
+    integers: frozenset[str] = frozenset(),
 ) -> TableCodec:
-    """A ``"modes"`` codec from the schema alone: it is given no rows, so it reads none.
+    """A codec from the schema alone: it is given no rows, so it reads none.
 
     ``columns`` are the private processor's encoded columns (names, kinds and
-    cardinalities, from the public metadata) and ``bounds`` each continuous
-    column's public range; see the module docstring for what each becomes.
+    cardinalities, from the public metadata), ``bounds`` each continuous
+    column's public range and ``integers`` the whole-number columns. Numbers
+    are shown as ``"modes"`` (fixed equal-width modes) or ``"bins"``
+    (equal-width bins); see the module docstring for what each column becomes.
     """
-    codec = TableCodec("modes", cap=cap)
+    if numbers not in ("modes", "bins"):
+        raise ValueError(f"a public codec shows numbers as modes or bins, not {numbers!r}")
+    codec = TableCodec(numbers, cap=cap, bins=bins, fold_nulls=fold_nulls)
     codec.columns_ = [(c.name, c.kind, int(c.cardinality or 1)) for c in columns]
-    codec.folded_ = {}
+    names = {c.name for c in columns}
+    codec.folded_ = {
+        c.name: c.name + NULL_SUFFIX
+        for c in columns
+        if fold_nulls and c.name + NULL_SUFFIX in names
+    }
     codec.encoders_ = {}
-    for name, kind, card in codec.columns_:
+    for name, kind, card in codec._learned():
+        low, high = (float(b) for b in bounds.get(name, (0.0, 1.0)))
         if kind == "discrete":
             codec.encoders_[name] = _public_capped(card, cap)
+        elif numbers == "bins":
+            codec.encoders_[name] = _public_bins(low, high, bins, name in integers)
         else:
-            low, high = bounds.get(name, (0.0, 1.0))
-            codec.encoders_[name] = _public_modes(float(low), float(high), modes)
+            codec.encoders_[name] = _public_modes(low, high, modes)
     return codec
+
+
+def _public_bins(low: float, high: float, bins: int, integer: bool) -> QuantileBins:
+    """Equal-width bins over ``[low, high]``; one per whole number when that is fewer."""
+    if integer and high - low + 1 <= bins:
+        edges = np.arange(math.floor(low) - 0.5, math.ceil(high) + 1.0, 1.0)
+    else:
+        edges = np.linspace(low, high if high > low else low + 1.0, bins + 1)
+    return QuantileBins.from_state({"bins": bins, "points": np.zeros(0), "edges": edges})
 
 
 def _public_modes(low: float, high: float, modes: int) -> ModeNormal:
@@ -245,8 +302,10 @@ class DPSGD(DifferentiallyPrivate):
     The family's network must keep every trainable tensor in a layer Opacus
     supports (``nn.Linear``, ``nn.Embedding``, :class:`RowShared`, ...), with no
     buffers beside trainable tensors, and its loss must be the mean of per-row
-    losses; it must train with one optimizer. The codec is
-    :func:`public_codec`, so the family must show numbers as ``"modes"``.
+    losses; it must train with one optimizer (so not ``gan``). The codec is
+    :func:`public_codec`, so the family shows numbers as ``"modes"`` or
+    ``"bins"``; a family whose ``_prepare`` learns from the encoded rows needs
+    a public one (the mixin's learns nothing).
     """
 
     patience: ClassVar[int] = 0  # no early stopping: it reads held-out rows
@@ -264,14 +323,25 @@ class DPSGD(DifferentiallyPrivate):
 
     # ---------------------------------------------------------- public codec
     def _codec(self, encoded: EncodedTable, rng: np.random.Generator) -> TableCodec:
-        if self.numbers != "modes" or self.fold_nulls:
-            raise NotImplementedError(f"{self.name}: DP-SGD's public codec shows numbers as modes")
+        """:func:`public_codec`: the encoded columns' kinds and the public bounds, no rows."""
+        columns = self.metadata_.columns  # the public metadata (set by _preprocess)
+        integers = frozenset(
+            c.name for c in encoded.columns if getattr(columns.get(c.source), "integer", False)
+        )
         return public_codec(
-            encoded.columns, self.bounds_, cap=self.category_cap, modes=self.public_modes
+            encoded.columns,
+            self.bounds_,
+            numbers=self.numbers,
+            cap=self.category_cap,
+            modes=self.public_modes,
+            bins=getattr(self, "bins", PUBLIC_BINS),
+            fold_nulls=self.fold_nulls,
+            integers=integers,
         )
 
     def _prepare(self, numbers: np.ndarray, codes: np.ndarray) -> None:
-        """Nothing is learned from the encoded rows before training."""
+        """Nothing is learned from the encoded rows before training (a family's own
+        ``_prepare`` would read them; a DP family that needs one writes a public one)."""
 
     # ---------------------------------------------------------- training
     def _private(
@@ -508,10 +578,10 @@ class DPVaeSynthesizer(DPSGD, VaeSynthesizer):
     params = (
         EPSILON,
         DELTA,
-        *dp_training_params(epochs=50, batch_size=500, learning_rate=1e-3),
+        *dp_training_params(epochs=30, batch_size=500, learning_rate=1e-2),
         MAX_GRAD_NORM,
         NOISE_MULTIPLIER,
-        *(p for p in VaeSynthesizer.params if p.name not in _TRAINING),
+        *_smaller(VaeSynthesizer.params, hidden=64, embedding_dim=16),
     )
 
     def _build(self, generator: torch.Generator) -> nn.Module:
@@ -566,3 +636,111 @@ def _reconstruction(
         logits = raw[:, start : start + width]
         total = total + F.cross_entropy(logits, codes[:, j], reduction="sum")
     return total / len(raw)
+
+
+# ------------------------------------------------------------------ dp-autoregressive
+class DPAnyOrderNetwork(AnyOrderNetwork):
+    """``autoregressive``'s network with its per-column vectors in :class:`RowShared` layers.
+
+    ``slope``, ``unknown`` and ``target`` are the same for every row; here each
+    lives in a layer so that Opacus has a per-row gradient for it, and training
+    (``known``, ``loss``) reads them per row. Sampling reads them as
+    ``autoregressive`` does, through the properties of the same names.
+    """
+
+    def __init__(
+        self, cardinalities: list[int], positions: list[np.ndarray], hidden: int, depth: int
+    ) -> None:
+        super().__init__(cardinalities, positions, hidden, depth)
+        for name in _SHARED:
+            self.add_module(name + "_rows", RowShared(self._parameters.pop(name).detach()))
+
+    slope = property(lambda self: self.slope_rows.value)
+    unknown = property(lambda self: self.unknown_rows.value)
+    target = property(lambda self: self.target_rows.value)
+
+    def known(self, codes: torch.Tensor) -> torch.Tensor:
+        flat = codes + self.offsets
+        slope, unknown = self.slope_rows(codes), self.unknown_rows(codes)
+        return self.values(flat) + self.position[flat][..., None] * slope - unknown
+
+    def loss(self, codes: torch.Tensor, before: torch.Tensor, targets: list[int]) -> torch.Tensor:
+        inputs = torch.einsum("btk,bkh->bth", before, self.known(codes))
+        shared = self.unknown_rows(codes).sum(1, keepdim=True) + self.target_rows(codes)[:, targets]
+        hidden = self.trunk(inputs + shared)
+        total = hidden.new_zeros(())
+        for t, j in enumerate(targets):
+            total = total + F.cross_entropy(self.head(hidden[:, t], j), codes[:, j])
+        return total * (len(self.heads) / len(targets))
+
+
+class DPAutoregressiveSynthesizer(DPSGD, AutoregressiveSynthesizer):
+    """``autoregressive`` trained with DP-SGD through Opacus: the fit is (epsilon, delta)-DP.
+
+    The network, loss, sampling and exact conditioning on any subset of
+    columns are ``autoregressive``'s; numbers are cut into ``bins`` equal-width
+    bins between their public bounds (one per value for a short whole-number
+    range) instead of quantile bins, and each bin's position is the normal
+    score of its middle under a uniform spread, not of the rows' shares.
+    Training is DP-SGD, stopped before the budget is passed (see
+    :mod:`simulacra.synthesizers.neural._dpsgd`).
+
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"x": rng.normal(size=400), "c": rng.choice(["a", "b"], 400)})
+    >>> model = DPAutoregressiveSynthesizer(epsilon=5.0, seed=0, epochs=2, progress=False)
+    >>> model.fit(df).sample(5, conditions={"c": "a"})["c"].tolist()
+    ['a', 'a', 'a', 'a', 'a']
+    """
+
+    name = "dp-autoregressive"
+    description = (
+        "Any-order autoregressive network trained with DP-SGD (Opacus): differential privacy."
+    )
+    quick_params: ClassVar[dict[str, Any]] = {
+        "epsilon": 50.0,
+        "epochs": 20,
+        "batch_size": 100,
+        "learning_rate": 1e-2,
+        "hidden": 32,
+        "progress": False,
+    }
+    params = (
+        EPSILON,
+        DELTA,
+        *dp_training_params(epochs=30, batch_size=500, learning_rate=1e-2),
+        MAX_GRAD_NORM,
+        NOISE_MULTIPLIER,
+        Param(
+            "bins",
+            int,
+            PUBLIC_BINS,
+            "Equal-width bins per numeric or date column between its public bounds (a "
+            "whole-number column with a short range gets one bin per value).",
+            low=2,
+            high=200,
+        ),
+        *_smaller(AutoregressiveSynthesizer.params, hidden=64),
+    )
+
+    def _prepare(self, numbers: np.ndarray, codes: np.ndarray) -> None:
+        """Each bin's position: the normal score of its middle share under a uniform spread."""
+        self.positions_ = []
+        for part in self.codec_.parts:
+            encoder = self.codec_.encoders_[part.column]
+            if not isinstance(encoder, QuantileBins):
+                self.positions_.append(np.zeros(0))
+                continue
+            width = encoder.width  # bins in value order; a "missing" code after them
+            position = np.full(part.cardinality, np.nan)
+            position[:width] = special.ndtri((np.arange(width) + 0.5) / width)
+            self.positions_.append(position)
+
+    def _build(self, generator: torch.Generator) -> nn.Module:
+        cards = [p.cardinality for p in self.codec_.parts]
+        positions = [np.asarray(p, dtype=np.float64) for p in self.positions_]
+        network = DPAnyOrderNetwork(cards, positions, self.hidden, self.depth)
+        init_weights(network, generator)
+        with torch.no_grad():
+            network.values.weight.normal_(0.0, 0.1, generator=generator)
+        return network
