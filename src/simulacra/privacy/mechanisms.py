@@ -181,7 +181,7 @@ def bounds(
     budget: PrivacyBudget,
     what: str,
     fine: int = 50,
-    failure: float = 0.05,
+    failure: float = 1e-4,
 ) -> tuple[float, float] | None:
     """A range that holds most ``values``, from two noisy histograms (half the epsilon each).
 
@@ -189,9 +189,10 @@ def bounds(
     the line into buckets; their counts get discrete Laplace noise, and the
     range runs from the first to the last bucket whose noisy count clears
     ``scale * log(buckets / failure)``, a level an empty bucket reaches with
-    chance below ``failure``. Then that range is cut into ``fine`` equal
-    buckets, and only tails whose noisy running count (from either end) stays
-    under that level are cut off (the range is kept if nothing clears it).
+    chance below ``failure`` (a spurious far bucket almost never widens the
+    range). Then that range is cut into ``fine`` equal buckets, and only tails
+    whose noisy running count (from either end) stays under that level are cut
+    off (the range is kept if nothing clears it).
     Sparse tails are cut off (the model clips them) rather than stretched to
     a wild guess. ``None`` when no coarse bucket stands out of the noise (too
     few rows for this epsilon): there is no honest range to give.
