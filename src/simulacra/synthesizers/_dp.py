@@ -28,7 +28,7 @@ from simulacra.processor import EncodedColumn, EncodedTable, Processor
 from simulacra.synthesizers.base import Param
 from simulacra.transforms import generator_for, transform_for
 
-__all__ = ["DELTA", "EPSILON", "DifferentiallyPrivate", "bin_codes"]
+__all__ = ["DELTA", "EPSILON", "DifferentiallyPrivate", "bin_codes", "public_edges"]
 
 EPSILON = Param(
     "epsilon",
@@ -268,6 +268,14 @@ def _seconds(values: pd.Series) -> np.ndarray:
     return stamps.dt.tz_localize(None).astype("datetime64[ns]").astype("int64").to_numpy() / 1e9
 
 
+def public_edges(low: float, high: float, bins: int, integer: bool) -> np.ndarray:
+    """Bin edges over a public range: ``bins`` equal widths, or one bin per whole number
+    when a whole-number column's range holds no more values than that."""
+    if integer and high - low + 1 <= bins:
+        return np.arange(math.floor(low) - 0.5, math.ceil(high) + 1.0, 1.0)
+    return np.linspace(low, high if high > low else low + 1.0, bins + 1)
+
+
 def bin_codes(
     values: np.ndarray, column: EncodedColumn, bounds: tuple[float, float] | None, bins: int,
     integer: bool = False,
@@ -284,10 +292,7 @@ def bin_codes(
         codes = np.asarray(values, dtype=np.int64)
         return np.where((codes < 0) | (codes >= card), card, codes), None
     low, high = bounds if bounds is not None else (0.0, 1.0)
-    if integer and high - low + 1 <= bins:
-        edges = np.arange(low - 0.5, high + 1.0, 1.0)
-    else:
-        edges = np.linspace(low, high if high > low else low + 1.0, bins + 1)
+    edges = public_edges(low, high, bins, integer)
     x = np.clip(np.asarray(values, dtype=np.float64), edges[0], edges[-1])
     codes = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(edges) - 2)
     return codes.astype(np.int64), edges

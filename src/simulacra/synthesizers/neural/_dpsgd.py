@@ -97,7 +97,7 @@ from torch import nn
 
 from simulacra.errors import InvalidParameterError
 from simulacra.processor import NULL_SUFFIX, EncodedColumn, EncodedTable
-from simulacra.synthesizers._dp import DELTA, EPSILON, DifferentiallyPrivate
+from simulacra.synthesizers._dp import DELTA, EPSILON, DifferentiallyPrivate, public_edges
 from simulacra.synthesizers.base import Param
 from simulacra.synthesizers.neural._codec import Capped, ModeNormal, QuantileBins, TableCodec
 from simulacra.synthesizers.neural._core import init_weights, training_params
@@ -213,10 +213,7 @@ def public_codec(
 
 def _public_bins(low: float, high: float, bins: int, integer: bool) -> QuantileBins:
     """Equal-width bins over ``[low, high]``; one per whole number when that is fewer."""
-    if integer and high - low + 1 <= bins:
-        edges = np.arange(math.floor(low) - 0.5, math.ceil(high) + 1.0, 1.0)
-    else:
-        edges = np.linspace(low, high if high > low else low + 1.0, bins + 1)
+    edges = public_edges(low, high, bins, integer)
     return QuantileBins.from_state({"bins": bins, "points": np.zeros(0), "edges": edges})
 
 
