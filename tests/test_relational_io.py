@@ -125,11 +125,16 @@ def test_sqlite_source_to_sqlite_target(tmp_path, shop, shop_meta):
     assert sql_problems(target, meta) == []
 
 
-def test_database_writes_are_all_or_nothing(tmp_path, model, shop_meta):
+def test_database_writes_are_all_or_nothing(tmp_path, model, shop_meta, monkeypatch):
+    """Rows go in batches; a batch that fails takes back the batches and tables before it."""
+    monkeypatch.setattr("simulacra.relational.io.INSERT_BATCH", 7)
     url = f"sqlite:///{tmp_path / 'synth.db'}"
     synth = model.sample()
     broken = dict(synth)
-    broken["returns"] = synth["returns"].assign(line_no=999)  # refers to no order line
+    returns = synth["returns"].copy()
+    assert len(returns) > 7  # the bad row sits in a later batch than the first
+    returns.loc[returns.index[-1], "line_no"] = 999  # refers to no order line
+    broken["returns"] = returns
     with pytest.raises(InputError, match="writing the tables failed, nothing was written"):
         write_tables(broken, url, metadata=shop_meta)
     assert sa.inspect(sa.create_engine(url)).get_table_names() == []

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["read_tables", "reflect_keys", "safe_url", "write_tables"]
 
 WRITE_FORMATS = ("csv", "parquet")
+INSERT_BATCH = 50_000  # rows per INSERT batch: bounds the Python objects held at once
 
 
 def safe_url(url: str) -> str:
@@ -259,9 +260,9 @@ def _write_database(
                     schema.drop_all(conn, checkfirst=True)
                 schema.create_all(conn)
                 for name in order:
-                    df = tables[name]
-                    if len(df):
-                        conn.execute(schema.tables[name].insert(), _records(df))
+                    insert = schema.tables[name].insert()
+                    for batch in _batches(tables[name], INSERT_BATCH):
+                        conn.execute(insert, batch)
         except sa.exc.SQLAlchemyError as exc:
             detail = str(getattr(exc, "orig", exc)).splitlines()[0]
             raise InputError(
@@ -270,7 +271,12 @@ def _write_database(
     return [f"{shown} table {name}" for name in order]
 
 
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as plain Python values (None for missing cells) for the driver."""
-    out = df.astype(object).where(df.notna(), None)
-    return out.to_dict("records")
+def _batches(df: pd.DataFrame, rows: int) -> Iterator[list[dict[str, Any]]]:
+    """Rows as plain Python values (None for missing cells), ``rows`` at a time.
+
+    Only one batch is ever converted to Python objects, so a million-row
+    table is inserted in bounded memory.
+    """
+    for start in range(0, len(df), rows):
+        part = df.iloc[start : start + rows]
+        yield part.astype(object).where(part.notna(), None).to_dict("records")
