@@ -38,15 +38,23 @@ import numpy as np
 import pandas as pd
 
 import simulacra
+from simulacra.synthesizers.registry import family_class
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import bench_structure as bs  # noqa: E402
 
-FAMILIES = ("dp-bayesnet", "dp-marginals", "dp-copula")
+FAMILIES = ("dp-bayesnet", "dp-marginals", "dp-copula", "dp-autoregressive", "dp-vae")
 EPSILONS = (0.1, 1.0, 10.0)
 NO_DP = math.inf  # the row of the non-private sibling
-SIBLING = {"dp-bayesnet": "bayesnet", "dp-marginals": "bayesnet", "dp-copula": "copula"}
+SIBLING = {
+    "dp-bayesnet": "bayesnet",
+    "dp-marginals": "bayesnet",
+    "dp-copula": "copula",
+    "dp-autoregressive": "autoregressive",
+    "dp-vae": "vae",
+}
+QUIET = {"progress": False}  # the neural families' progress bars
 TABLES = {
     "penguins": bs.Table("palmerpenguins", "penguins", "species", "classification"),
     "wage": bs.Table("ISLR", "Wage", "health_ins", "classification"),
@@ -57,9 +65,12 @@ def run_ours(train: pd.DataFrame, family: str, epsilon: float, seed: int) -> tup
     started = time.perf_counter()
     declared = simulacra.Metadata.detect(train)
     if epsilon == NO_DP:
-        model = simulacra.create(SIBLING[family], seed=seed).fit(train, declared)
+        name, params = SIBLING[family], {}
     else:
-        model = simulacra.create(family, epsilon=epsilon, seed=seed).fit(train, declared)
+        name, params = family, {"epsilon": epsilon}
+    if "progress" in {p.name for p in family_class(name).params}:
+        params |= QUIET
+    model = simulacra.create(name, seed=seed, **params).fit(train, declared)
     synth = model.sample(len(train), seed=seed)
     return synth, time.perf_counter() - started
 
@@ -71,7 +82,7 @@ def bench_table(key: str, args: argparse.Namespace) -> dict[str, Any]:
     numeric = bs.numeric_columns(raw_train)
     train, holdout = bs.canonical(raw_train, numeric), bs.canonical(raw_holdout, numeric)
     rows: list[dict[str, Any]] = []
-    for family in FAMILIES:
+    for family in args.families.split(","):
         for epsilon in (*EPSILONS, NO_DP):
             scores, seconds = [], []
             for r in range(args.repeats):
@@ -80,6 +91,8 @@ def bench_table(key: str, args: argparse.Namespace) -> dict[str, Any]:
                 seconds.append(took)
             rows.append(_row(family, epsilon, scores, seconds))
             _log(f"{key} {family} eps={epsilon:g}: quality {rows[-1]['quality']:.3f}")
+    if args.merge:  # the peers' rows are kept from the earlier run
+        return {"shape": list(raw_train.shape), "rows": rows}
     times = _peer_times(args.data)
     for path in sorted((args.data / "samples").glob(f"{key}__sn-*__eps*.csv")):
         name, eps = path.stem.split("__")[1], float(path.stem.split("__eps")[1])
@@ -199,6 +212,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path(".bench/dp"))
     parser.add_argument("--tables", default=",".join(TABLES))
+    parser.add_argument("--families", default=",".join(FAMILIES))
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="replace only these families' rows in an earlier --out (peers not re-scored)",
+    )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=HERE / "results" / "dp.json")
     parser.add_argument(
@@ -216,11 +235,25 @@ def main() -> None:
         "tables": {key: bench_table(key, args) for key in args.tables.split(",")},
     }
     results["seconds"] = round(time.time() - started, 1)
+    if args.merge:
+        results = _merged(json.loads(args.out.read_text()), results, args.families.split(","))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1) + "\n")
     args.svg.parent.mkdir(parents=True, exist_ok=True)
     args.svg.write_text(svg_chart(results))
     print(markdown(results))
+
+
+def _merged(earlier: dict[str, Any], new: dict[str, Any], families: list[str]) -> dict[str, Any]:
+    """The earlier results with these families' rows replaced; each run's command kept."""
+    runs = earlier.pop("runs", None) or [
+        {k: earlier[k] for k in ("date", "machine", "command", "repeats", "seconds")}
+    ]
+    runs.append({k: new[k] for k in ("date", "machine", "command", "repeats", "seconds")})
+    for key, tab in new["tables"].items():
+        kept = [r for r in earlier["tables"][key]["rows"] if r["generator"] not in families]
+        earlier["tables"][key]["rows"] = kept + tab["rows"]
+    return {**earlier, "runs": runs}
 
 
 def _log(message: str) -> None:
