@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -239,7 +240,30 @@ def test_database_round_trip(tmp_path):
     assert len(simulacra.read_table(url, table="synthetic")) == 300
 
 
-@pytest.mark.parametrize("command", [[], ["fit"], ["sample"], ["metadata"], ["metadata", "detect"]])
+def test_db_evaluate_reads_two_databases(tmp_path):
+    rng = np.random.default_rng(0)
+    customers = pd.DataFrame({"id": range(1, 101), "age": rng.integers(18, 80, 100)})
+    orders = pd.DataFrame(
+        {"id": range(1, 301), "customer_id": rng.integers(1, 101, 300), "total": rng.random(300)}
+    )
+    real = f"sqlite:///{tmp_path / 'real.db'}"
+    synth = f"sqlite:///{tmp_path / 'synth.db'}"
+    simulacra.relational.write_tables({"customers": customers, "orders": orders}, real)
+    made = run("db", "synthesize", real, "--to", synth, "--seed", "0", "-q", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    args = ["db", "evaluate", real, synth, "--no-tables", "--json", "r.json"]
+    result = run(*args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "orders.customer_id -> customers" in result.stdout and "Integrity: pass" in result.stdout
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert [r["name"] for r in data["relationships"]] == ["orders.customer_id"]  # reflected key
+    assert data["tables"] == {} and data["passed"] is True
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[], ["fit"], ["sample"], ["metadata"], ["metadata", "detect"], ["db", "evaluate"]],
+)
 def test_help_everywhere(tmp_path, command):
     result = run(*command, "--help", cwd=tmp_path)
     assert result.returncode == 0 and "Usage" in result.stdout

@@ -12,7 +12,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from simulacra import datasets, errors, privacy
-from simulacra.evaluate import evaluate
+from simulacra.evaluate import evaluate, evaluate_multi
 from simulacra.io import read_table, write_batches, write_table
 from simulacra.metadata import Column, Metadata
 from simulacra.persist import load_model as load
@@ -31,6 +31,7 @@ __all__ = [
     "datasets",
     "errors",
     "evaluate",
+    "evaluate_multi",
     "families",
     "generate",
     "load",

@@ -37,7 +37,8 @@ metadata_app = typer.Typer(
 )
 app.add_typer(metadata_app, name="metadata")
 db_app = typer.Typer(
-    help="Synthesize whole databases: related tables whose keys join.", no_args_is_help=True
+    help="Synthesize and evaluate whole databases: related tables whose keys join.",
+    no_args_is_help=True,
 )
 app.add_typer(db_app, name="db")
 budget_app = typer.Typer(
@@ -379,10 +380,15 @@ def evaluate(
         Console(highlight=False).print(table)
         for note in report.notes:
             err.print(f"note: {note}")
+    _check_bars(bars, report.scores)
+
+
+def _check_bars(bars: dict[str, float], scores: dict[str, float]) -> None:
+    """Exit 1, naming them, when sections score below their bars (or were not measured)."""
     failed = [
-        f"{k} {_score_text(report.scores.get(k, float('nan'))).replace('—', 'not measured')} < {v}"
+        f"{k} {_score_text(scores.get(k, float('nan'))).replace('—', 'not measured')} < {v}"
         for k, v in bars.items()
-        if not report.scores.get(k, float("nan")) >= v
+        if not scores.get(k, float("nan")) >= v
     ]
     if failed:
         err.print(f"below the bar: {'; '.join(failed)}")
@@ -410,8 +416,11 @@ def _score_text(score: float) -> str:
     return "—" if score != score else f"{score:.3f}"
 
 
-def _parse_bars(text: str | None) -> dict[str, float]:
-    """``fidelity=0.85,privacy=0.5`` -> {"fidelity": 0.85, "privacy": 0.5}."""
+def _parse_bars(text: str | None, extra: tuple[str, ...] = ()) -> dict[str, float]:
+    """``fidelity=0.85,privacy=0.5`` -> {"fidelity": 0.85, "privacy": 0.5}.
+
+    The sections are the single-table ones, and ``extra`` ones (a database's).
+    """
     bars: dict[str, float] = {}
     for item in filter(None, (text or "").split(",")):
         name, _, value = item.partition("=")
@@ -423,7 +432,7 @@ def _parse_bars(text: str | None) -> dict[str, float]:
             ) from None
     from simulacra.evaluate.report import SECTION_ORDER
 
-    known = set(SECTION_ORDER)
+    known = set(SECTION_ORDER) | set(extra)
     unknown = sorted(set(bars) - known)
     if unknown:
         raise InvalidParameterError(
@@ -707,6 +716,77 @@ def db_synthesize(
     write_tables(synth, to, metadata=meta, format=fmt, replace=replace)
     rows = sum(len(df) for df in synth.values())
     _say(quiet, f"wrote {len(synth)} tables ({rows:,} rows, every key joins) to {to}")
+
+
+@db_app.command("evaluate")
+def db_evaluate(
+    real: Annotated[
+        str, typer.Argument(help="The real database: a URL, or a folder of table files.")
+    ],
+    synthetic: Annotated[
+        str, typer.Argument(help="The synthetic database: a URL, or a folder of table files.")
+    ],
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", "--html", help="Write the report as one HTML page here."),
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the full report as JSON here.")
+    ] = None,
+    metadata: Annotated[
+        Path | None,
+        typer.Option(help="Multi-table metadata JSON; read from the real database if left out."),
+    ] = None,
+    tables: Annotated[
+        bool,
+        typer.Option(
+            "--tables/--no-tables",
+            help="Also evaluate every table on its own (the slow part; keys left out).",
+        ),
+    ] = True,
+    allow_mismatch: Annotated[
+        bool,
+        typer.Option(
+            "--allow-mismatch",
+            help="Compare only common tables and well-typed columns when the two differ.",
+        ),
+    ] = False,
+    fail_under: Annotated[
+        str | None,
+        typer.Option(help="Exit 1 when a section scores below its bar, e.g. integrity=1."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed for the metrics' sampling.", min=0)] = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Score a synthetic database: relationships, integrity, and every table."""
+    from simulacra.evaluate.multi import MULTI_ORDER, evaluate_multi
+
+    bars = _parse_bars(fail_under, MULTI_ORDER)
+    with _progress(quiet) as progress, warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the report's notes say the same
+        task = progress.add_task("evaluating", total=None)
+
+        def advance(step: str, done: int, total: int) -> None:
+            progress.update(task, description=f"evaluated {step}", completed=done, total=total)
+
+        result = evaluate_multi(
+            real,
+            synthetic,
+            metadata,
+            per_table=tables,
+            allow_mismatch=allow_mismatch,
+            seed=seed,
+            progress=advance,
+        )
+    if json_out is not None:
+        result.to_json(json_out)
+    if report is not None:
+        result.to_html(report)
+    if not quiet:
+        sys.stdout.write(result.to_text())
+        for path in (p for p in (report, json_out) if p is not None):
+            err.print(f"wrote {path}")
+    _check_bars(bars, result.scores)
 
 
 @db_app.command("metadata")

@@ -27,6 +27,7 @@ from simulacra.errors import InvalidDataError
 from simulacra.evaluate.detection import MAX_DETECTION_ROWS, detection_metrics
 from simulacra.evaluate.fairness import MAX_GROUPS, fairness_metrics, group_labels
 from simulacra.evaluate.fidelity import as_number, fidelity_figures, fidelity_metrics, prepare
+from simulacra.evaluate.multi import MultiReport, evaluate_multi
 from simulacra.evaluate.privacy import MAX_PRIVACY_ROWS, attack_metrics, embed, privacy_metrics
 from simulacra.evaluate.report import Metric, Report
 from simulacra.evaluate.utility import utility_metrics
@@ -34,7 +35,7 @@ from simulacra.evaluate.validity import validity_metrics
 from simulacra.io import read_table
 from simulacra.metadata import Column, Metadata
 
-__all__ = ["MAX_ROWS", "Metric", "Report", "evaluate"]
+__all__ = ["MAX_ROWS", "Metric", "MultiReport", "Report", "evaluate", "evaluate_multi"]
 
 MAX_ROWS = 50_000  # rows of each table that metrics read; larger tables are sampled (seeded)
 

@@ -119,16 +119,20 @@ def _context(context: dict[str, Any]) -> str:
     return f'<p class="context">{" · ".join(items)}</p>' if items else ""
 
 
-def _summary(rows: list[dict[str, Any]]) -> str:
-    """The verdict per section, first thing on the page."""
+def _summary(
+    rows: list[dict[str, Any]], prefix: str = "", anchors: dict[Any, str] | None = None
+) -> str:
+    """The verdict per section, first thing on the page (``anchors`` maps a section to its id)."""
+    anchors = anchors or {}
     body = "".join(
-        f'<tr><td><a href="#section-{_slug(row.get("section"))}">{_e(row.get("section"))}</a>'
-        f'</td><td class="num">{_fmt(row.get("score"), 2)}</td>'
+        f'<tr><td><a href="#{_href(row.get("section"), prefix, anchors)}'
+        f'">{_e(row.get("section"))}</a></td><td class="num">{_fmt(row.get("score"), 2)}</td>'
         f"<td>{_pill(row)}</td><td>{_e(row.get('meaning') or '')}</td></tr>"
         for row in rows
     )
+    table_id = f"{_slug(prefix)}summary"
     return (
-        '<div class="card"><h2>Summary</h2><table id="summary"><thead><tr><th>Section</th>'
+        f'<div class="card"><h2>Summary</h2><table id="{table_id}"><thead><tr><th>Section</th>'
         '<th class="num">Score</th><th>Verdict</th><th>What it means</th></tr></thead>'
         f"<tbody>{body}</tbody></table></div>"
     )
@@ -147,8 +151,9 @@ def _section(
     figures: dict[str, Any],
     data: dict[str, Any],
     row: dict[str, Any],
+    prefix: str = "",
 ) -> str:
-    """A section's score, its charts and its metrics table."""
+    """A section's score, its charts and its metrics table (``prefix`` keeps ids apart)."""
     own = [m for m in metrics if str(m.get("section")) == name]
     head = ""
     if row:
@@ -162,7 +167,7 @@ def _section(
     else:
         table = f"<h3>Metrics</h3>{table}"
     body = "".join([head, meaning, *_charts(name, own, figures, data), table])
-    return f'<section id="section-{_slug(name)}"><h2>{_e(name)}</h2>{body}</section>'
+    return f'<section id="{_anchor(prefix, name)}"><h2>{_e(name)}</h2>{body}</section>'
 
 
 def _charts(
@@ -442,7 +447,8 @@ def _pill(row: dict[str, Any]) -> str:
     verdict = row.get("verdict") or ("not measured" if row.get("score") is None else "")
     if not verdict:
         return ""
-    kind = verdict if verdict in ("good", "fair", "poor") else "none"
+    kind = {"pass": "good", "fail": "poor"}.get(verdict, verdict)
+    kind = kind if kind in ("good", "fair", "poor") else "none"
     return f'<span class="pill {kind}">{_e(verdict)}</span>'
 
 
@@ -507,6 +513,15 @@ def _int(value: Any) -> str:
 
 def _clip(text: str, size: int) -> str:
     return text if len(text) <= size else text[: size - 1] + "…"
+
+
+def _href(section: Any, prefix: str, anchors: dict[Any, str]) -> str:
+    return anchors.get(section) or _anchor(prefix, section)
+
+
+def _anchor(prefix: str, section: Any) -> str:
+    """A section's id: ``section-<name>``, or ``<prefix>section-<name>`` in a table's report."""
+    return f"{_slug(prefix)}section-{_slug(section)}"
 
 
 def _slug(name: Any) -> str:

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from simulacra.evaluate.multi import MultiReport, evaluate_multi
 from simulacra.relational._persist import load_multi
 from simulacra.relational.hierarchical import HierarchicalSynthesizer, create_multi
 from simulacra.relational.io import read_tables, write_tables
@@ -13,8 +14,10 @@ from simulacra.relational.metadata import ForeignKey, MultiTableMetadata
 __all__ = [
     "ForeignKey",
     "HierarchicalSynthesizer",
+    "MultiReport",
     "MultiTableMetadata",
     "create_multi",
+    "evaluate_multi",
     "load_multi",
     "read_tables",
     "write_tables",
