@@ -28,7 +28,7 @@ from simulacra.processor import EncodedColumn, EncodedTable, Processor
 from simulacra.synthesizers.base import Param
 from simulacra.transforms import generator_for, transform_for
 
-__all__ = ["DELTA", "EPSILON", "DifferentiallyPrivate", "bin_codes", "public_edges"]
+__all__ = ["BINS", "DELTA", "EPSILON", "DifferentiallyPrivate", "bin_codes", "public_edges"]
 
 EPSILON = Param(
     "epsilon",
@@ -46,6 +46,15 @@ DELTA = Param(
     low=0.0,
     high=1.0,
     nullable=True,
+)
+BINS = Param(
+    "bins",
+    int,
+    10,
+    "Equal-width bins per numeric or date column between its public bounds (a whole-number "
+    "column with a short range gets one bin per value). Fewer bins, less noise per cell.",
+    low=2,
+    high=200,
 )
 
 ROWS_SHARE = 0.02  # of epsilon: the row count

@@ -14,21 +14,11 @@ import numpy as np
 
 from simulacra.processor import EncodedTable
 from simulacra.synthesizers._bn_structure import family_counts, parent_index
-from simulacra.synthesizers._dp import DifferentiallyPrivate, node_codes
-from simulacra.synthesizers.base import Param
+from simulacra.synthesizers._dp import BINS, DifferentiallyPrivate, node_codes
 from simulacra.synthesizers.bayesnet import BayesianNetworkSynthesizer, _nodes
 
 __all__ = ["BINS", "DPNetworkSynthesizer", "joint_counts", "score_sensitivity"]
 
-BINS = Param(
-    "bins",
-    int,
-    10,
-    "Equal-width bins per numeric or date column between its public bounds (a whole-number "
-    "column with a short range gets one bin per value). Fewer bins, less noise per cell.",
-    low=2,
-    high=200,
-)
 THETA = 4.0  # least expected noisy-count-to-noise ratio per table cell (PrivBayes' theta)
 
 

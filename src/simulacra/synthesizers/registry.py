@@ -96,13 +96,13 @@ BUILTINS = {
         ),
         FamilyInfo(
             "dp-vae",
-            "simulacra.synthesizers.neural._dpsgd:DPVaeSynthesizer",
+            "simulacra.synthesizers.neural.dp_neural:DPVaeSynthesizer",
             "Tabular VAE trained with DP-SGD (Opacus): differential privacy.",
             extra="torch",
         ),
         FamilyInfo(
             "dp-autoregressive",
-            "simulacra.synthesizers.neural._dpsgd:DPAutoregressiveSynthesizer",
+            "simulacra.synthesizers.neural.dp_neural:DPAutoregressiveSynthesizer",
             "Any-order autoregressive network trained with DP-SGD (Opacus): differential privacy.",
             extra="torch",
         ),
