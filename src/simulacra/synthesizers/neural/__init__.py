@@ -9,4 +9,6 @@ only when the family is asked for.
 - ``_core``: the shared base (parameters, seeding, devices, the training loop
   with early stopping, ``max_time`` and a loss history, persistence of the
   weights as safetensors).
+- ``_dpsgd``: DP-SGD through Opacus (the mixin, a codec from public bounds,
+  the accountant); ``dp_neural``: the ``dp-vae`` and ``dp-autoregressive`` families.
 """
