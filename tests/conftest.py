@@ -54,3 +54,29 @@ def correlated() -> pd.DataFrame:
     df = pd.DataFrame({"x": x.round(3), "y": y.round(3), "group": group})
     df.loc[rng.random(n) < 0.1, "y"] = np.nan
     return df
+
+
+def attacks_pass_at_epsilon_one(fit) -> None:
+    """The evaluation's privacy attacks against a DP copy: no more risk than for unseen rows.
+
+    ``fit(train, metadata)`` returns a fitted DP model; the metadata is declared
+    (as a data owner would write it), so the whole epsilon goes to the model.
+    """
+    from simulacra.metadata import Metadata
+
+    table = simulacra.datasets.load_customers()
+    train, holdout = table.iloc[:1000], table.iloc[1000:].reset_index(drop=True)
+    model = fit(train, Metadata.detect(table))
+    report = simulacra.evaluate(
+        train,
+        model.sample(1000),
+        holdout=holdout,
+        sensitive=["segment"],
+        ledger=model.privacy_ledger(),
+    )
+    values = {m.name: m.value for m in report.metrics if m.section == "privacy"}
+    assert values["exact_copy_share"] < 0.05
+    assert values["attribute_inference_risk"] < 0.1
+    assert values["singling_out_risk"] < 0.1
+    assert values["membership_inference_auc"] < 0.6
+    assert report.ledger == model.privacy_ledger()

@@ -33,6 +33,7 @@ from simulacra.evaluate.report import (
     _finite,
     _plain,
     _verdict,
+    written,
 )
 
 if TYPE_CHECKING:
@@ -177,23 +178,13 @@ class MultiReport:
     def to_json(self, path: str | Path | None = None) -> str:
         import json
 
-        text = json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"
-        if path is not None:
-            from simulacra.io import atomic_write_text
-
-            atomic_write_text(Path(path), text)
-        return text
+        return written(json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n", path)
 
     def to_html(self, path: str | Path | None = None) -> str:
         """One self-contained HTML page: relationships, integrity, then each table's report."""
         from simulacra.evaluate.html_multi import render_multi_html
 
-        page = render_multi_html(self.to_dict())
-        if path is not None:
-            from simulacra.io import atomic_write_text
-
-            atomic_write_text(Path(path), page)
-        return page
+        return written(render_multi_html(self.to_dict()), path)
 
     def _scored(self, section: str) -> list[float]:
         values = [r.scores.get(section, float("nan")) for r in self.tables.values()]

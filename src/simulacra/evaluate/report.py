@@ -98,23 +98,22 @@ class Report:
         }
 
     def to_json(self, path: str | Path | None = None) -> str:
-        text = json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"
-        if path is not None:
-            from simulacra.io import atomic_write_text
-
-            atomic_write_text(Path(path), text)
-        return text
+        return written(json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n", path)
 
     def to_html(self, path: str | Path | None = None) -> str:
         """One self-contained HTML page (no network needed to open it) for this report."""
         from simulacra.evaluate.html import render_html
 
-        page = render_html(self.to_dict())
-        if path is not None:
-            from simulacra.io import atomic_write_text
+        return written(render_html(self.to_dict()), path)
 
-            atomic_write_text(Path(path), page)
-        return page
+
+def written(text: str, path: str | Path | None) -> str:
+    """``text``, first written atomically to ``path`` when one is given."""
+    if path is not None:
+        from simulacra.io import atomic_write_text
+
+        atomic_write_text(Path(path), text)
+    return text
 
 
 def _section_rank(item: tuple[str, float]) -> int:
