@@ -88,6 +88,11 @@ def render_html(data: dict[str, Any]) -> str:
         _notes(data.get("notes") or []),
         *(_section(name, metrics, figures, data, by_section.get(name, {})) for name in order),
     ]
+    return page(title, parts, version)
+
+
+def page(title: str, parts: list[str], version: str | None) -> str:
+    """A whole self-contained page: the (escaped) title, the non-empty parts, a footer."""
     footer = "Made by simulacra" + (f" {_e(version)}" if version else "")
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'

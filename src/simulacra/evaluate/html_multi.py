@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from simulacra.evaluate.html import (
-    CSS,
     REAL,
     SYNTH,
     Series,
@@ -26,6 +25,7 @@ from simulacra.evaluate.html import (
     _section,
     _slug,
     _summary,
+    page,
 )
 from simulacra.evaluate.report import SECTION_ORDER
 
@@ -76,14 +76,7 @@ def render_multi_html(data: dict[str, Any]) -> str:
         _integrity(data.get("integrity") or [], data.get("passed")),
         _tables(data.get("tables") or {}),
     ]
-    footer = "Made by simulacra" + (f" {_e(version)}" if version else "")
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{title}</title>\n<style>{CSS}</style>\n</head>\n<body>\n<main>\n"
-        + "\n".join(p for p in parts if p)
-        + f"\n</main>\n<footer>{footer}</footer>\n</body>\n</html>\n"
-    )
+    return page(title, parts, version)
 
 
 def _relationships(relationships: list[dict[str, Any]], summary: dict[str, Any]) -> str:
