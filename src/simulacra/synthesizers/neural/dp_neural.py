@@ -38,6 +38,15 @@ from simulacra.synthesizers.neural.vae import SIGMA_RANGE, VaeNetwork, VaeSynthe
 
 __all__ = ["DPAutoregressiveSynthesizer", "DPVaeSynthesizer"]
 
+# the budget and DP-SGD's training knobs, shared by both families (early stopping left out)
+DPSGD_PARAMS = (
+    EPSILON,
+    DELTA,
+    *dp_training_params(epochs=30, batch_size=500, learning_rate=1e-2),
+    MAX_GRAD_NORM,
+    NOISE_MULTIPLIER,
+)
+
 _SHARED = ("slope", "unknown", "target")  # the autoregressive network's per-column vectors
 _TRAINING = {p.name for p in training_params(epochs=1, batch_size=2, learning_rate=1e-3)}
 
@@ -105,11 +114,7 @@ class DPVaeSynthesizer(DPSGD, VaeSynthesizer):
         "progress": False,
     }
     params = (
-        EPSILON,
-        DELTA,
-        *dp_training_params(epochs=30, batch_size=500, learning_rate=1e-2),
-        MAX_GRAD_NORM,
-        NOISE_MULTIPLIER,
+        *DPSGD_PARAMS,
         *_smaller(VaeSynthesizer.params, hidden=64, embedding_dim=16),
     )
 
@@ -235,11 +240,7 @@ class DPAutoregressiveSynthesizer(DPSGD, AutoregressiveSynthesizer):
         "progress": False,
     }
     params = (
-        EPSILON,
-        DELTA,
-        *dp_training_params(epochs=30, batch_size=500, learning_rate=1e-2),
-        MAX_GRAD_NORM,
-        NOISE_MULTIPLIER,
+        *DPSGD_PARAMS,
         dataclasses.replace(
             BINS,  # its own default; no cells to add noise to, so no word on noise per cell
             default=PUBLIC_BINS,
