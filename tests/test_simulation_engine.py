@@ -157,3 +157,44 @@ def test_bad_rules_and_events_are_named():
 
     with pytest.raises(NotImplementedError, match="Bare must define step"):
         Simulation({"persons": _persons(5)}, [Bare()], steps=1).run()
+
+
+def test_a_rule_draws_on_one_stream_per_step_with_its_own_for_start_and_finish():
+    draws: dict[str, list[float]] = {"start": [], "step": [], "finish": []}
+
+    class Draw(Rule):
+        name = "draw"
+
+        def start(self, world: World) -> None:
+            draws["start"].append(world.rng.random())
+
+        def step(self, world: World) -> None:
+            draws["step"] += [world.rng.random(), world.rng.random()]
+
+        def finish(self, world: World) -> None:
+            draws["finish"].append(world.rng.random())
+            world.tables["persons"]["done"] = True
+
+    result = Simulation({"persons": _persons(3)}, [Draw()], steps=2).run()
+    first, second, third, _ = draws["step"]
+    assert first != second  # a second read goes on along the stream, it does not restart
+    assert len({draws["start"][0], first, third, draws["finish"][0]}) == 4
+    assert result.tables["persons"]["done"].all()
+
+
+def test_a_key_with_gaps_is_a_nullable_link():
+    def refer(world: World) -> None:
+        world.emit("referrals", person_id=[1, 2], referrer_id=pd.array([pd.NA, 1], "Int64"))
+
+    result = Simulation(
+        {"persons": _persons(3)},
+        [refer],
+        steps=1,
+        primary_keys={"persons": "person_id"},
+    ).run()
+    result.keys["referrals"] = {
+        "person_id": "persons.person_id",
+        "referrer_id": "persons.person_id",
+    }
+    links = {fk.columns[0]: fk.nullable for fk in result.metadata().foreign_keys}
+    assert links == {"person_id": False, "referrer_id": True}

@@ -63,6 +63,9 @@ class Rule:
     def start(self, world: World) -> None:
         """Called once before the first step (set up state columns here)."""
 
+    def finish(self, world: World) -> None:
+        """Called once after the last step (write final state columns here)."""
+
     def step(self, world: World) -> None:
         """Act on all agents for the step ``world.step`` (at ``world.time``)."""
         raise NotImplementedError(f"{type(self).__name__} must define step(world)")
@@ -100,7 +103,9 @@ class World:
     dt: pd.Timedelta
     seed: int
     step: int = 0
+    _phase: str = "step"
     _rule: str = ""
+    _rngs: dict[tuple[str, str, int], np.random.Generator] = field(default_factory=dict)
     _events: dict[str, list[dict[str, np.ndarray]]] = field(default_factory=dict)
     _stopped: str | None = None
 
@@ -110,8 +115,13 @@ class World:
 
     @property
     def rng(self) -> np.random.Generator:
-        """The random stream of the current rule at the current step."""
-        return stream(self.seed, "rule", self._rule, self.step)
+        """The random stream of the current rule at the current step (its own for start/finish)."""
+        key = (self._rule, self._phase, self.step)
+        if key not in self._rngs:
+            self._rngs.clear()  # one rule at one step at a time: keep only the current stream
+            parts = (self.step,) if self._phase == "step" else (self._phase,)
+            self._rngs[key] = stream(self.seed, "rule", self._rule, *parts)
+        return self._rngs[key]
 
     def times(self, offsets: np.ndarray) -> np.ndarray:
         """Timestamps inside this step, to the second: ``offsets`` are fractions in [0, 1)."""
@@ -170,7 +180,12 @@ class SimulationResult:
 
         tables = self.all_tables()
         foreign = [
-            ForeignKey(log, (column,), *_parent(target, log, column))
+            ForeignKey(
+                log,
+                (column,),
+                *_parent(target, log, column),
+                nullable=bool(tables[log][column].isna().any()),
+            )
             for log, links in self.keys.items()
             if log in tables
             for column, target in links.items()
@@ -254,20 +269,17 @@ class Simulation:
         """Start every rule, then step until ``steps`` or a rule stops the run."""
         began = _time.perf_counter()
         world = World(self.tables, self.start, self.dt, self.seed)
-        for rule in self.rules:
-            world._rule = rule.name or type(rule).__name__
-            rule.start(world)
+        self._each(world, "start")
         done = 0
         for t in range(self.steps):
             world.step = t
-            for rule in self.rules:
-                world._rule = rule.name or type(rule).__name__
-                rule.step(world)
+            self._each(world, "step")
             done = t + 1
             if progress is not None:
                 progress(done, self.steps)
             if world._stopped is not None:
                 break
+        self._each(world, "finish")
         logs = {name: _concat(batches) for name, batches in world._events.items()}
         clash = sorted(set(logs) & set(world.tables))
         if clash:
@@ -287,6 +299,12 @@ class Simulation:
             primary_keys=self.primary_keys,
             keys=keys,
         )
+
+    def _each(self, world: World, phase: str) -> None:
+        world._phase = phase
+        for rule in self.rules:
+            world._rule = rule.name or type(rule).__name__
+            getattr(rule, phase)(world)
 
 
 def _concat(batches: list[dict[str, np.ndarray]]) -> pd.DataFrame:
