@@ -95,13 +95,15 @@ class World:
     """What a rule sees: the agent tables, the clock, a random stream, and the logs.
 
     ``tables`` are the run's own copies (a rule changes them in place);
-    ``step`` counts from 0; ``time`` is the start of the step and ``dt`` its length.
+    ``step`` counts from 0 up to ``steps`` (the most the run takes); ``time`` is
+    the start of the step and ``dt`` its length.
     """
 
     tables: dict[str, pd.DataFrame]
     start: pd.Timestamp
     dt: pd.Timedelta
     seed: int
+    steps: int
     step: int = 0
     _phase: str = "step"
     _rule: str = ""
@@ -268,7 +270,7 @@ class Simulation:
     def run(self, progress: StepProgress | None = None) -> SimulationResult:
         """Start every rule, then step until ``steps`` or a rule stops the run."""
         began = _time.perf_counter()
-        world = World(self.tables, self.start, self.dt, self.seed)
+        world = World(self.tables, self.start, self.dt, self.seed, self.steps)
         self._each(world, "start")
         done = 0
         for t in range(self.steps):
