@@ -685,13 +685,16 @@ class _MerchantCompromise(_Fraud):
         m = len(mk.merchant_id)
         visits = mk.visits  # purchases in the last week up to this hour (rules run first)
         victims, cases, shops = [], [], []
+        pairs = list(mk.history or ()) if len(ids) else []  # a breach this hour: its buyers
+        buyers = np.concatenate([c for c, _ in pairs]) if pairs else np.zeros(0, np.int64)
+        bought_at = np.concatenate([s for _, s in pairs]) if pairs else np.zeros(0, np.int64)
         for case in ids:  # a breach or two per step at most
             need = 3 + rng.poisson(5)
             if not visits.any():
                 break
             weight = visits * (visits >= need) if (visits >= need).any() else visits
             shop = rng.choice(m, p=weight / weight.sum())
-            pool = np.unique(np.concatenate([c[s == shop] for c, s in mk.history or ()]))
+            pool = np.unique(buyers[bought_at == shop])
             chosen = rng.choice(pool, min(need, len(pool)), replace=False)
             victims.append(chosen.astype(np.int64))
             cases.append(np.full(len(chosen), case))
