@@ -6,7 +6,9 @@ distribution, weighted values, a fake-value provider, a pattern, a sequence,
 dates, an expression over other columns, a conditional (one way per value of
 another column), a foreign key with a distribution of children per parent,
 or a constant; plus null shares, correlations (a Gaussian copula) and
-constraints in the same language as the metadata's.
+constraints in the same language as the metadata's. A learned model can be
+written out as a spec (:func:`spec_from_model`, :func:`spec_to_yaml`): its
+marginals and correlations, never a real record or a rare real value.
 
 >>> import simulacra
 >>> spec = {"tables": {"people": {"rows": 5, "columns": {
@@ -29,6 +31,7 @@ from typing import Any
 import pandas as pd
 
 from simulacra.spec.build import Spec, TableSpec, build
+from simulacra.spec.from_model import spec_from_model, spec_to_yaml
 from simulacra.spec.generate import BLOCK, FORMATS, Progress, Run
 from simulacra.spec.load import read
 from simulacra.spec.schema import SCHEMA, SCHEMA_PATH
@@ -42,6 +45,8 @@ __all__ = [
     "TableSpec",
     "generate",
     "load_spec",
+    "spec_from_model",
+    "spec_to_yaml",
     "write",
 ]
 
