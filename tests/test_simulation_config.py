@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -128,3 +132,43 @@ def test_bad_configs_name_the_line_and_the_nearest_name(tmp_path):
 def test_parameter_values_are_checked_by_the_model():
     with pytest.raises(InvalidParameterError, match="fraud_rate"):
         run_config({"model": "transactions", "parameters": {"fraud_rate": 2.0}})
+
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    exe = shutil.which("simulacra") or str(Path(sys.executable).parent / "simulacra")
+    env = {**os.environ, "COLUMNS": "120"}
+    return subprocess.run([exe, *args], cwd=cwd, capture_output=True, text=True, env=env)
+
+
+def test_simulate_writes_every_table_through_the_real_command(tmp_path):
+    config = EXAMPLES / "transactions.yaml"
+    args = ("simulate", str(config), "-o", "pay", "--set", "customers=300", "--set", "days=2")
+    done = _cli(*args, "--format", "csv", "--seed", "3", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "ran 48 steps" in done.stderr
+    written = {p.name for p in (tmp_path / "pay").iterdir()}
+    assert {"customers.csv", "merchants.csv", "transactions.csv"} <= written
+    log = pd.read_csv(tmp_path / "pay" / "transactions.csv")
+    customers = pd.read_csv(tmp_path / "pay" / "customers.csv")
+    assert len(customers) == 300
+    assert log["customer_id"].isin(customers["customer_id"]).all()
+    # the same run again into the same folder is refused, then allowed with --replace
+    again = _cli(*args, "--format", "csv", "--seed", "3", "-q", cwd=tmp_path)
+    assert again.returncode == 1 and "already has" in again.stderr and "--replace" in again.stderr
+    same = _cli(*args, "--format", "csv", "--seed", "3", "-q", "--replace", cwd=tmp_path)
+    assert same.returncode == 0 and same.stderr == ""
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "pay" / "transactions.csv"), log)
+
+
+def test_simulate_names_a_bad_override_or_config(tmp_path):
+    done = _cli("simulate", str(EXAMPLES / "epidemic.yaml"), "--set", "r_0=2", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "no parameter 'r_0'; did you mean 'r0'" in done.stderr
+    assert "Traceback" not in done.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: epidemik\n")
+    done = _cli("simulate", str(bad), cwd=tmp_path)
+    assert done.returncode == 1
+    assert "line 1" in done.stderr and "did you mean 'epidemic'" in done.stderr
+    done = _cli("simulate", str(EXAMPLES / "epidemic.yaml"), "--set", "days", cwd=tmp_path)
+    assert done.returncode == 1 and "must look like name=value" in done.stderr

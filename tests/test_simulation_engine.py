@@ -198,3 +198,23 @@ def test_a_key_with_gaps_is_a_nullable_link():
     }
     links = {fk.columns[0]: fk.nullable for fk in result.metadata().foreign_keys}
     assert links == {"person_id": False, "referrer_id": True}
+
+
+def test_a_column_a_short_run_left_empty_is_typed_by_its_dtype():
+    def quiet_day(world: World) -> None:
+        world.emit(
+            "alarms",
+            person_id=[1, 2],
+            level=np.array([np.nan, np.nan]),
+            note=np.array([None, None], dtype=object),
+        )
+
+    result = Simulation(
+        {"persons": _persons(3)}, [quiet_day], steps=1, primary_keys={"persons": "person_id"}
+    ).run()
+    result.keys["alarms"] = {"person_id": "persons.person_id"}
+    meta = result.metadata()
+    columns = meta.tables["alarms"].columns
+    assert list(columns) == ["time", "step", "person_id", "level", "note"]
+    assert (columns["level"].type, columns["note"].type) == ("numerical", "categorical")
+    meta.validate(result.all_tables())

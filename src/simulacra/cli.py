@@ -678,6 +678,53 @@ def generate_from_spec(
         _say(quiet, f"wrote {table} to {path}")
 
 
+@app.command("simulate")
+def simulate(
+    config: Annotated[
+        Path, typer.Argument(help="A simulation config (YAML or JSON): model, parameters.")
+    ],
+    output: Annotated[
+        str, typer.Option("-o", "--output", help="Folder (one file a table) or a database URL.")
+    ] = "simulation",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="csv, parquet or jsonl.")] = "parquet",
+    seed: Annotated[
+        int | None, typer.Option(help="Seed for repeatable output (default: the config's).", min=0)
+    ] = None,
+    settings: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a parameter as name=value (YAML); repeat for more."),
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option(help="Replace tables or files that already exist.")
+    ] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Run an agent-based simulation (epidemic, transactions); write its agents and event logs."""
+    import yaml
+
+    from simulacra.simulation import load_config, run_config
+
+    overrides: dict[str, Any] = {}
+    for item in settings or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise InvalidParameterError(f"--set {item!r} must look like name=value, e.g. days=30")
+        overrides[name.strip()] = yaml.safe_load(value)
+    loaded = load_config(config)
+    with _progress(quiet) as progress:
+        task = progress.add_task(f"{loaded.model} simulation: steps", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        result = run_config(loaded, seed=seed, overrides=overrides, progress=advance)
+    how = f", stopped: {result.stopped}" if result.stopped else ""
+    _say(quiet, f"ran {result.steps:,} steps in {result.seconds:.1f} s{how}")
+    written = result.write(output, format=fmt, replace=replace)
+    for (name, table), where in zip(result.all_tables().items(), written, strict=True):
+        _say(quiet, f"wrote {name} ({len(table):,} rows) to {where}")
+
+
 @spec_app.command("from-model")
 def spec_export(
     model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="A .simz model file.")],

@@ -192,7 +192,15 @@ class SimulationResult:
             if log in tables
             for column, target in links.items()
         ]
-        return detect_multi(tables, primary_keys=self.primary_keys, foreign_keys=foreign)
+        # a column a short run left empty (no fraud yet) is typed by its dtype, not detected
+        empty = {n: [c for c in df.columns if df[c].isna().all()] for n, df in tables.items()}
+        seen = {n: df.drop(columns=empty[n]) for n, df in tables.items()}
+        meta = detect_multi(seen, primary_keys=self.primary_keys, foreign_keys=foreign)
+        for name, columns in empty.items():
+            order = list(tables[name].columns)
+            found = {**meta.tables[name].columns, **{c: _typed(tables[name][c]) for c in columns}}
+            meta.tables[name].columns = {c: found[c] for c in order}
+        return meta
 
     def write(
         self, dest: str | Path, *, format: str = "parquet", replace: bool = False
@@ -203,6 +211,18 @@ class SimulationResult:
         return write_tables(
             self.all_tables(), dest, metadata=self.metadata(), format=format, replace=replace
         )
+
+
+def _typed(column: pd.Series) -> Any:
+    from simulacra.metadata import Column
+
+    if pd.api.types.is_bool_dtype(column.dtype):
+        return Column("boolean")
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        return Column("numerical")
+    if pd.api.types.is_datetime64_any_dtype(column.dtype):
+        return Column("datetime")
+    return Column("categorical", categories=[])
 
 
 def _parent(target: str, log: str, column: str) -> tuple[tuple[str, ...], str]:
