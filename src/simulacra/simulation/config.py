@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from simulacra.errors import InputError, InvalidParameterError
+from simulacra.errors import InvalidParameterError
 from simulacra.simulation.engine import SimulationResult, StepProgress
-from simulacra.spec.load import Problems, Source, _close, _parse, _plain
+from simulacra.spec.load import Problems, _close, parse
 
 __all__ = ["MODELS", "SimulationConfig", "load_config", "run_config"]
 
@@ -78,14 +78,7 @@ def load_config(config: str | Path | Mapping[str, Any]) -> SimulationConfig:
     listed in one :class:`~simulacra.errors.SpecError`, each with its line.
     Parameter values are checked by the model when it runs.
     """
-    if isinstance(config, Mapping):
-        source = Source(_plain(dict(config)), "config")
-    else:
-        path = Path(config)
-        if not path.is_file():
-            raise InputError(f"{path}: simulation config not found; check the path")
-        text = path.read_text(encoding="utf-8")
-        source = _parse(text, str(path), json_file=path.suffix.lower() == ".json")
+    source = parse(dict(config) if isinstance(config, Mapping) else config, "simulation config")
     problems = Problems(source)
     data = source.data
     if not isinstance(data, dict):

@@ -20,7 +20,7 @@ import yaml
 from simulacra.errors import InputError, SpecError
 from simulacra.spec.schema import GENERATORS, SCHEMA
 
-__all__ = ["Problems", "Source", "read"]
+__all__ = ["Problems", "Source", "parse", "read"]
 
 Path_ = tuple[Any, ...]
 
@@ -80,16 +80,20 @@ def _where(path: Path_) -> str:
 # ---------------------------------------------------------------------- read
 def read(spec: str | Path | dict[str, Any]) -> Source:
     """The spec's data and line numbers, checked against the JSON Schema."""
-    if isinstance(spec, dict):
-        source = Source(_plain(spec), "spec")
-    else:
-        path = Path(spec)
-        if not path.is_file():
-            raise InputError(f"{path}: spec file not found; check the path")
-        text = path.read_text(encoding="utf-8")
-        source = _parse(text, str(path), json_file=path.suffix.lower() == ".json")
+    source = parse(spec)
     validate(source)
     return source
+
+
+def parse(document: str | Path | dict[str, Any], what: str = "spec") -> Source:
+    """A YAML or JSON file (or a dict) as data with the line of each key; not yet checked."""
+    if isinstance(document, dict):
+        return Source(_plain(document), what)
+    path = Path(document)
+    if not path.is_file():
+        raise InputError(f"{path}: {what} file not found; check the path")
+    text = path.read_text(encoding="utf-8")
+    return _parse(text, str(path), json_file=path.suffix.lower() == ".json")
 
 
 def _parse(text: str, name: str, *, json_file: bool) -> Source:
