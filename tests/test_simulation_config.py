@@ -125,7 +125,7 @@ def test_bad_configs_name_the_line_and_the_nearest_name(tmp_path):
     with pytest.raises(SpecError, match="seed must be a whole number"):
         load_config(path)
 
-    with pytest.raises(InputError, match="simulation config not found"):
+    with pytest.raises(InputError, match="simulation config file not found"):
         load_config(tmp_path / "missing.yaml")
 
 
