@@ -80,3 +80,34 @@ def attacks_pass_at_epsilon_one(fit) -> None:
     assert values["singling_out_risk"] < 0.1
     assert values["membership_inference_auc"] < 0.6
     assert report.ledger == model.privacy_ledger()
+
+
+def job_titles(rows: int = 3000, seed: int = 0) -> pd.DataFrame:
+    """Job titles with an open tail, a salary that follows them, and gaps.
+
+    A few titles fill 40% of rows; the rest combine seniority, field and role
+    words (many seen once or twice), and 30 titles use words no other row has.
+    """
+    rng = np.random.default_rng(seed)
+    frequent = ["manager", "teacher", "driver", "nurse", "sales manager", "owner"]
+    levels = ["senior", "junior", "lead", "assistant", "chief", "principal", "deputy", "head"]
+    fields = ["sales", "software", "marketing", "nursing", "finance", "data", "legal", "retail"]
+    roles = ["manager", "engineer", "analyst", "director", "specialist", "clerk", "officer"]
+    tail = rows - int(0.4 * rows) - 30
+    parts = [
+        np.where(rng.random(tail) < 0.6, rng.choice(levels, tail), ""),
+        np.where(rng.random(tail) < 0.7, rng.choice(fields, tail), ""),
+        rng.choice(roles, tail),
+    ]
+    combined = pd.Series([" ".join(p for p in ps if p) for ps in zip(*parts, strict=True)])
+    secret = [f"zork{i} wrangler{i}" for i in range(30)]
+    titles = np.r_[rng.choice(frequent, int(0.4 * rows)), combined.to_numpy(), secret]
+    titles = titles[rng.permutation(rows)].astype(object)
+    salary = np.round(40 + 10 * pd.Series(titles).str.split().str.len() + rng.normal(0, 5, rows))
+    titles[rng.random(rows) < 0.05] = None
+    return pd.DataFrame({"title": titles, "salary": salary})
+
+
+@pytest.fixture
+def titled() -> pd.DataFrame:
+    return job_titles()

@@ -148,6 +148,39 @@ def test_min_category_count_is_adjustable() -> None:
     assert col.categories == ["basic", "pro", "solo", "team"]
 
 
+def test_job_titles_get_an_open_tail(titled: pd.DataFrame) -> None:
+    meta = Metadata.detect(titled)
+    col = meta.columns["title"]
+    assert col.type == "categorical" and col.tail_words == 5
+    assert "zork" not in meta.to_json()  # rare values stay out of metadata, as before
+    assert Metadata.from_json(meta.to_json()) == meta
+    assert Metadata.detect(titled, min_category_count=8).columns["title"].tail_words == 8
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["basic"] * 300 + ["pro"] * 100 + [f"plan {i}" for i in range(40)],  # few rare values
+        ["basic"] * 3000 + [f"tier {i} plan" for i in range(60)],  # rare rows under 5%
+        ["basic"] * 300 + [f"X{i:04d}" for i in range(300)],  # codes: no common words
+    ],
+    ids=["few", "small-share", "codes"],
+)
+def test_closed_categories_keep_pooling(values: list[str]) -> None:
+    col = Metadata.detect(pd.DataFrame({"plan": values})).columns["plan"]
+    assert col.type == "categorical" and col.tail_words is None
+    assert "tail_words" not in json.dumps(col.to_dict())
+
+
+@pytest.mark.parametrize("bad", [1, 0, 2.5, "5", True])
+def test_tail_words_must_be_a_count_of_rows(bad: object) -> None:
+    spec = {"columns": {"t": {"type": "categorical", "tail_words": bad}}}
+    with pytest.raises(InvalidDataError, match=r"tail_words .* whole number >= 2"):
+        Metadata.from_dict(spec)
+    with pytest.raises(InvalidDataError, match="cannot have field"):
+        Metadata.from_dict({"columns": {"n": {"type": "numerical", "tail_words": 5}}})
+
+
 def test_two_valued_integers_are_categorical() -> None:
     col = Metadata.detect(pd.DataFrame({"grade": [1, 2, 2, 1, 1, 2]})).columns["grade"]
     assert col.type == "categorical" and col.categories == [1, 2]

@@ -98,6 +98,53 @@ def test_rare_category_never_leaks():
         assert "Tiny Village" not in simulacra.Metadata.detect(df).to_json()
 
 
+@pytest.mark.parametrize("family", ["bootstrap", "copula", "cart", "bayesnet"])
+def test_open_tail_draws_new_titles_never_rare_ones(titled, family):
+    model = simulacra.create(family, seed=0).fit(titled)
+    out = model.sample(len(titled))
+    counts = titled["title"].value_counts()
+    rare, frequent = counts.index[counts < 5], counts.index[counts >= 5]
+    drawn = out["title"].dropna()
+    assert not set(drawn) & set(rare), family
+    assert not drawn.str.contains("zork|wrangler").any()  # words of single rows never used
+    assert "(other)" not in set(drawn)
+    new = ~drawn.isin(frequent)
+    assert abs(new.mean() - (~titled["title"].dropna().isin(frequent)).mean()) < 0.03
+    assert set(drawn[new]) <= set(model.processor_.transforms_["title"].tail_)
+    shares = drawn.value_counts(normalize=True).reindex(frequent, fill_value=0.0)
+    real = titled["title"].dropna().value_counts(normalize=True).reindex(frequent)
+    assert (shares - real).abs().max() < 0.02  # the frequent titles keep their shares
+    assert abs(out["title"].isna().mean() - titled["title"].isna().mean()) < 0.015
+
+
+def test_open_tail_is_seeded_and_survives_save_and_load(titled, tmp_path):
+    model = simulacra.create("cart", seed=0).fit(titled)
+    again = simulacra.create("cart", seed=0).fit(titled)
+    pool = model.processor_.transforms_["title"].tail_
+    assert pool == again.processor_.transforms_["title"].tail_
+    other = simulacra.create("cart", seed=1).fit(titled)
+    assert pool != other.processor_.transforms_["title"].tail_
+    out = model.sample(500, seed=4)
+    pd.testing.assert_frame_equal(out, again.sample(500, seed=4))
+    assert not out.equals(model.sample(500, seed=5))
+    model.save(tmp_path / "titles.simz")
+    loaded = simulacra.load(tmp_path / "titles.simz")
+    assert loaded.processor_.transforms_["title"].tail_ == pool
+    pd.testing.assert_frame_equal(loaded.sample(500, seed=4), out)
+
+
+def test_open_tail_under_conditions_and_rebalancing(titled):
+    model = simulacra.create("cart", seed=0).fit(titled)
+    pool = set(model.processor_.transforms_["title"].tail_)
+    out = model.sample(300, conditions={"salary": (60, 80)})  # rows checked, then decoded
+    assert out["salary"].between(60, 80).all()
+    assert "(other)" not in set(out["title"]) and set(out["title"].dropna()) & pool
+    chosen = model.sample(300, conditions={"title": ["manager", "teacher"]})
+    assert set(chosen["title"]) == {"manager", "teacher"}
+    shifted = model.sample(2000, rebalance={"title": {"driver": 0.3}})
+    assert abs((shifted["title"] == "driver").mean() - 0.3) < 0.03
+
+
 @pytest.mark.parametrize("bad", [0, -5, 2.5, "10", "abc", None, True])
 def test_bad_row_counts_are_rejected(mixed, bad):
     model = simulacra.create("independent", seed=0).fit(mixed)

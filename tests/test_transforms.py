@@ -185,6 +185,76 @@ def test_categorical_without_rare_values_has_no_other_code() -> None:
     assert t.decode(np.array([0, 1, 5])).tolist() == ["a", "b", "b"]  # out of range: clipped
 
 
+# ---------------------------------------------------------------------- open tail
+def _frequent(titles: pd.Series) -> list[str]:
+    counts = titles.value_counts()
+    return sorted(counts.index[counts >= 5])
+
+
+def _tail(titles: pd.Series, seed: int = 0, words: int = 5) -> CategoricalTransform:
+    col = Column("categorical", categories=_frequent(titles), tail_words=words)
+    return CategoricalTransform(col).fit(titles, rng=np.random.default_rng(seed))
+
+
+def test_open_tail_never_draws_a_rare_value(titled: pd.DataFrame) -> None:
+    titles = titled["title"].dropna()
+    t = _tail(titles)
+    assert len(t.tail_) >= 50
+    real = set(titles.str.casefold())
+    assert not real & {label.casefold() for label in t.tail_}  # the pool holds no real value
+    pooled = np.full(20_000, len(t.categories_))
+    out = t.decode(pooled, rng=np.random.default_rng(1))
+    counts = titles.value_counts()
+    assert not set(out) & set(counts.index[counts < 5])
+    assert RARE_LABEL not in set(out)
+    assert out.nunique() > 0.8 * len(t.tail_)  # drawn across the pool, not a few labels
+
+
+def test_open_tail_labels_use_only_common_words(titled: pd.DataFrame) -> None:
+    titles = titled["title"].dropna()
+    rows = titles.str.split().map(set).explode().value_counts()
+    for words in (3, 5, 50):
+        used = set(pd.Series(_tail(titles, words=words).tail_).str.split().explode())
+        assert used and used <= set(rows.index[rows >= words]), words
+    assert not any("zork" in label or "wrangler" in label for label in _tail(titles).tail_)
+
+
+def test_open_tail_keeps_frequent_labels_and_codes(titled: pd.DataFrame) -> None:
+    titles = titled["title"].dropna()
+    t = _tail(titles)
+    codes = t.encode(titles)
+    back = t.decode(codes, rng=np.random.default_rng(0))
+    known = titles.isin(t.categories_).to_numpy()
+    assert (back[known] == titles[known].to_numpy()).all()  # declared labels as they were
+    assert set(back[~known]) <= set(t.tail_)  # pooled rows: new labels only
+    assert t.cardinality == len(t.categories_) + 1  # models see one rare code, as before
+
+
+def test_open_tail_state_round_trips_and_is_seeded(titled: pd.DataFrame) -> None:
+    titles = titled["title"].dropna()
+    t = _tail(titles, seed=3)
+    assert t.tail_ == _tail(titles, seed=3).tail_
+    assert t.tail_ != _tail(titles, seed=4).tail_
+    copy = CategoricalTransform(t.column).set_state(t.get_state())
+    assert copy.tail_ == t.tail_
+    codes = np.arange(t.cardinality).repeat(50)
+    first = t.decode(codes, rng=np.random.default_rng(9))
+    pd.testing.assert_series_equal(copy.decode(codes, rng=np.random.default_rng(9)), first)
+
+
+def test_open_tail_needs_an_rng_and_text(titled: pd.DataFrame) -> None:
+    titles = titled["title"].dropna()
+    col = Column("categorical", categories=_frequent(titles), tail_words=5)
+    no_rng = CategoricalTransform(col).fit(titles)  # as constraints read codes: nothing drawn
+    assert no_rng.tail_ == [] and "tail" not in no_rng.get_state()
+    assert no_rng.decode(np.array([len(no_rng.categories_)])).tolist() == [RARE_LABEL]
+    t = _tail(titles)
+    assert t.decode(np.array([len(t.categories_)])).tolist() == [RARE_LABEL]  # no rng: pooled
+    numbers = CategoricalTransform(Column("categorical", categories=[1, 2], tail_words=5))
+    numbers.fit(pd.Series([1, 2, 3, 4] * 20), rng=np.random.default_rng(0))
+    assert numbers.tail_ == []
+
+
 # ------------------------------------------------------------------------ boolean
 @FAST
 @given(values=st.lists(st.booleans(), min_size=1, max_size=40), data=st.data())

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 import simulacra
+from simulacra.evaluate.validity import validity_metrics
 
 
 @pytest.fixture
@@ -49,6 +50,16 @@ def test_defects_are_measured(real):
     assert values["key_uniqueness", "id"] == pytest.approx(11 / 20)
     assert values["within_bounds_share", "d"] == pytest.approx(19 / 20)
     assert report.scores["validity"] == pytest.approx(11 / 20)
+
+
+def test_open_tail_labels_count_as_known_when_made_of_the_columns_words(titled):
+    meta = simulacra.Metadata.detect(titled)
+    synth = simulacra.create("cart", seed=0).fit(titled).sample(1000)
+    synth.loc[:9, "title"] = "astronaut poet"  # words no real title holds
+    metrics, _ = validity_metrics(titled, synth, meta)
+    values = {m.columns[0]: m.value for m in metrics if m.name == "known_category_share"}
+    present = synth["title"].notna().sum()
+    assert values["title"] == pytest.approx((present - 10) / present)
 
 
 # ----------------------------------------------------------------- constraints

@@ -12,6 +12,7 @@ from simulacra.errors import InvalidDataError
 from simulacra.metadata import Column, Metadata
 from simulacra.privacy.checksums import luhn_valid
 from simulacra.privacy.detect import NAME_HINTS, classify
+from simulacra.transforms._tail import common_word_share
 
 __all__ = ["detect_column", "detect_metadata", "id_pattern", "luhn_valid", "value_problems"]
 
@@ -44,6 +45,10 @@ KNOWN_SCALES = (
     ("strongly disagree", "disagree", "neutral", "agree", "strongly agree"),
 )
 BOOLEAN_PAIRS = (("true", "false"), ("yes", "no"), ("y", "n"), ("t", "f"))
+# An open tail (new labels for rare values, made of common words) for a text column when
+# its rare values hold at least this share of rows, are this many, and this share of their
+# rows uses only words that at least min_category_count rows hold (job titles, not codes).
+TAIL_SHARE, TAIL_DISTINCT, TAIL_COMMON_WORDS = 0.05, 50, 0.25
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _DOB_NAME = dict(NAME_HINTS)["date_of_birth"]
@@ -176,7 +181,19 @@ def _text_column(name: str, text: pd.Series, min_category_count: int) -> Column:
     if scale is not None:
         return Column("categorical", categories=scale, ordered=True)
     frequent = counts[counts >= min_category_count]
-    return Column("categorical", categories=sorted(frequent.index.tolist()))
+    col = Column("categorical", categories=sorted(frequent.index.tolist()))
+    if _open_tail(text, counts, min_category_count):
+        col.tail_words = max(min_category_count, 2)
+    return col
+
+
+def _open_tail(text: pd.Series, counts: pd.Series, min_count: int) -> bool:
+    """Whether a text column's rare values are an open tail that common words can redraw."""
+    rare = counts[counts < min_count]
+    if len(rare) < TAIL_DISTINCT or rare.sum() < TAIL_SHARE * len(text):
+        return False
+    tail = text[text.isin(rare.index)]
+    return common_word_share(text, tail, max(min_count, 2)) >= TAIL_COMMON_WORDS
 
 
 def _datetime_format(sample: pd.Series) -> str | None:

@@ -50,7 +50,7 @@ PII_KINDS = (
 # Which optional fields belong to which column type (everything else must stay unset).
 _TYPE_FIELDS = {
     "numerical": {"integer", "min", "max", "decimals"},
-    "categorical": {"categories", "ordered"},
+    "categorical": {"categories", "ordered", "tail_words"},
     "boolean": {"true_label", "false_label"},
     "datetime": {"format", "resolution", "min", "max"},
     "id": {"pattern"},
@@ -65,7 +65,10 @@ class Column:
     """One column's declared type and the facts a model needs about it.
 
     Only the fields of the column's ``type`` are set; the others stay ``None``
-    and are left out of the JSON.
+    and are left out of the JSON. A categorical column's ``tail_words`` opens
+    its tail: values outside ``categories`` come back as new labels made of
+    words that at least that many training rows hold, never as a real value;
+    without it they all come back as one label, ``(other)``.
     """
 
     type: str
@@ -82,6 +85,7 @@ class Column:
     pattern: str | None = None
     pii: str | None = None
     locale: str | None = None
+    tail_words: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -119,6 +123,13 @@ class Column:
         if self.type == "categorical" and self.categories is not None:
             if len(set(map(repr, self.categories))) != len(self.categories):
                 out.append(f"column {name!r}: categories repeat a value")
+        if self.type == "categorical" and self.tail_words is not None:
+            words = self.tail_words
+            if isinstance(words, bool) or not isinstance(words, int) or words < 2:
+                out.append(
+                    f"column {name!r}: tail_words {words!r} must be a whole number >= 2 (rows "
+                    "a word needs to be used in new labels), or left out to pool rare values"
+                )
         return out
 
     @property
@@ -149,6 +160,8 @@ class Metadata:
         Categories seen fewer than ``min_category_count`` times are left out of
         the declared categories, so that a rare real value is never written
         into metadata or a model: such values are pooled when a model learns.
+        A text column whose rare values are many and made of common words (job
+        titles) gets ``tail_words``: its pooled rows come back as new labels.
         """
         from simulacra._detect import detect_metadata
 

@@ -3,7 +3,8 @@
 Columns a model may learn (numbers, categories, booleans, datetimes) are
 encoded; a column with missing values gains a ``<name>#null`` indicator so
 that a model learns how often and alongside what values are missing. Ids,
-PII and free text never reach a model: they are regenerated on the way back.
+PII and free text never reach a model: they are regenerated on the way back,
+and so are the labels of a category column's open tail (its rare values).
 """
 
 from __future__ import annotations
@@ -62,13 +63,18 @@ class Processor:
         self.nullable_: dict[str, bool] = {}
         self.null_share_: dict[str, float] = {}
 
-    def fit(self, data: pd.DataFrame) -> Self:
+    def fit(self, data: pd.DataFrame, rng: np.random.Generator | None = None) -> Self:
+        """Learn every column; ``rng`` draws the open tails (new labels) of category columns.
+
+        The tails draw from a stream spawned off ``rng``, so ``rng``'s own draws are unchanged.
+        """
+        tails = rng.spawn(1)[0] if rng is not None else None
         for name, column in self.metadata.columns.items():
             values = data[name]
             present = values.dropna()
             self.nullable_[name] = bool(len(present) < len(values))
             if column.modelled:
-                self.transforms_[name] = transform_for(column).fit(present)
+                self.transforms_[name] = transform_for(column).fit(present, rng=tails)
             else:
                 self.generators_[name] = generator_for(column).fit(present)
                 self.null_share_[name] = 1.0 - len(present) / len(values)
@@ -113,7 +119,8 @@ class Processor:
 
         ``start`` is the global index of the first row (ids stay unique across
         batches); ``key`` and ``total`` (rows in the run) are fixed for one sampling run.
-        With ``learned_only`` only the learned columns come back (no draws from ``rng``).
+        With ``learned_only`` only the learned columns come back (no draws from ``rng``;
+        an open tail's rows read ``(other)``).
         """
         n = len(encoded)
         out: dict[str, pd.Series] = {}
@@ -128,7 +135,10 @@ class Processor:
                 values = encoded[name].to_numpy()
                 if transform.kind == "discrete":
                     values = values.astype(np.int64, copy=False)
-                out[name] = transform.decode(values, null)
+                if getattr(transform, "tail_", None) and not learned_only:
+                    out[name] = transform.decode(values, null, rng=rng)
+                else:
+                    out[name] = transform.decode(values, null)
             else:
                 values = self.generators_[name].generate(
                     n, start=start, rng=rng, key=key, total=total

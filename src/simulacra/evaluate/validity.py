@@ -49,13 +49,19 @@ def validity_metrics(
             metrics += _numeric(name, col, real[name], values)
         elif col.type == "categorical":
             declared = as_labels(pd.Series(col.categories or [], dtype=object))
-            known = {*declared.dropna(), *as_labels(real[name]).dropna(), RARE_LABEL}
+            seen = as_labels(real[name]).dropna()
+            known = {*declared.dropna(), *seen, RARE_LABEL}
+            labels = as_labels(values)
+            ok = labels.isin(known).to_numpy()
+            if col.tail_words:  # an open tail's new labels are made of the column's words
+                ok = ok | _made_of(labels, set(seen.str.split().explode().dropna()))
             metrics.append(
                 _share(
                     "known_category_share",
                     name,
-                    as_labels(values).isin(known),
-                    "share of values that are categories of the real data",
+                    ok,
+                    "share of values that are categories of the real data (or, in an open "
+                    "tail, made of its words)",
                 )
             )
         elif col.type == "boolean":
@@ -138,6 +144,13 @@ def _numeric(name: str, col: Column, real: pd.Series, values: pd.Series) -> list
     ]
 
 
-def _share(metric: str, name: str, valid: pd.Series, meaning: str) -> Metric:
+def _share(metric: str, name: str, valid: pd.Series | np.ndarray, meaning: str) -> Metric:
     value = float(valid.mean()) if len(valid) else float("nan")
     return Metric(metric, "validity", value, True, meaning, (name,))
+
+
+def _made_of(labels: pd.Series, words: set[str]) -> np.ndarray:
+    """Which labels (text, no gaps) consist only of ``words``."""
+    split = labels.reset_index(drop=True).astype(str).str.split().explode()
+    inside = split.isin(words) & split.notna()
+    return inside.groupby(level=0).all().reindex(range(len(labels)), fill_value=False).to_numpy()

@@ -176,7 +176,7 @@ class Synthesizer(ABC):
         Differentially private families override this: they may not read ranges
         or categories from the data for free.
         """
-        return meta, Processor(meta).fit(frame)
+        return meta, Processor(meta).fit(frame, rng)
 
     @abstractmethod
     def _fit(self, encoded: EncodedTable, rng: np.random.Generator) -> None:

@@ -103,7 +103,8 @@ def check_save_load(family: str, data: pd.DataFrame) -> None:
 
 def check_output_matches_metadata(family: str, data: pd.DataFrame) -> None:
     meta = Metadata.detect(data)
-    out = quick_create(family, seed=0).fit(data, metadata=meta).sample(2000)
+    model = quick_create(family, seed=0).fit(data, metadata=meta)
+    out = model.sample(2000)
     assert list(out.columns) == list(data.columns), "columns or their order differ"
     for name, col in meta.columns.items():
         values = out[name]
@@ -115,7 +116,11 @@ def check_output_matches_metadata(family: str, data: pd.DataFrame) -> None:
             elif col.decimals is not None:
                 assert np.allclose(present, present.round(col.decimals)), f"{name}: precision"
         if col.type == "categorical":
-            assert set(present) <= set(col.categories or []) | {"(other)"}, f"{name}: new values"
+            tail = getattr(model.processor_.transforms_[name], "tail_", [])  # open tail: new labels
+            known = set(col.categories or []) | {"(other)"}
+            assert set(present) <= known | set(tail), f"{name}: new values"
+            rare = set(data[name].dropna()) - known
+            assert not rare & set(present), f"{name}: a rare real value came back"
         if col.type == "datetime":
             parsed = pd.to_datetime(present, format=col.format)
             assert parsed.min() >= pd.Timestamp(col.min), f"{name}: before the learned minimum"

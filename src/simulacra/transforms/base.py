@@ -28,8 +28,12 @@ class Transform(ABC):
     def cardinality(self) -> int | None:
         return None
 
-    def fit(self, values: pd.Series) -> Self:
-        """Learn from the column's non-null values."""
+    def fit(self, values: pd.Series, *, rng: np.random.Generator | None = None) -> Self:
+        """Learn from the column's non-null values.
+
+        ``rng`` is for a transform that draws while it learns (a categorical
+        column's open tail); without it such a transform draws nothing.
+        """
         return self
 
     @abstractmethod

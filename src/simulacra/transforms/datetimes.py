@@ -32,7 +32,7 @@ class DatetimeTransform(Transform):
 
     kind = "continuous"
 
-    def fit(self, values: pd.Series) -> Self:
+    def fit(self, values: pd.Series, *, rng: np.random.Generator | None = None) -> Self:
         stamps = self._parse(values)
         self.tz_ = None if stamps.dt.tz is None else str(stamps.dt.tz)
         return self
