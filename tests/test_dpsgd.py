@@ -33,9 +33,20 @@ pytestmark = pytest.mark.skipif(
 )
 
 MODULE = "simulacra.synthesizers.neural.dp_neural"
-CLASSES = {"dp-vae": "DPVaeSynthesizer", "dp-autoregressive": "DPAutoregressiveSynthesizer"}
+CLASSES = {
+    "dp-vae": "DPVaeSynthesizer",
+    "dp-autoregressive": "DPAutoregressiveSynthesizer",
+    "dp-diffusion": "DPDiffusionSynthesizer",
+    "dp-gan": "DPGanSynthesizer",
+}
 FAMILIES = list(CLASSES)
-QUICK = {"epochs": 3, "batch_size": 60, "hidden": 16, "embedding_dim": 8, "progress": False}
+QUICK = {"epochs": 3, "batch_size": 60, "hidden": 16, "progress": False}
+OWN = {  # each family's own knobs, small
+    "dp-vae": {"embedding_dim": 8},
+    "dp-autoregressive": {},
+    "dp-diffusion": {"depth": 1, "steps": 10},
+    "dp-gan": {"embedding_dim": 8},
+}
 DECLARED = Metadata.from_dict(
     {
         "columns": {
@@ -62,17 +73,21 @@ def _class(family: str) -> type:
 
 
 def _dp_vae(**params):
-    return simulacra.create("dp-vae", **{"seed": 0, **QUICK, **params})
+    return simulacra.create("dp-vae", **{"seed": 0, **QUICK, **OWN["dp-vae"], **params})
 
 
 def _dp(family: str, **params):
-    quick = {k: v for k, v in QUICK.items() if k != "embedding_dim" or family == "dp-vae"}
-    return _class(family)(**{"seed": 0, **quick, **params})
+    return _class(family)(**{"seed": 0, **QUICK, **OWN[family], **params})
 
 
 def _training(model) -> dict:
     (entry,) = [s for s in model.privacy_ledger() if "DP-SGD" in s["what"]]
     return entry
+
+
+def _trained(family: str) -> str:
+    """What the ledger says DP-SGD trained: the network, or dp-gan's critic."""
+    return "critic" if family == "dp-gan" else "network"
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +107,8 @@ def test_fit_and_sample_spend_within_the_budget(family):
     assert math.fsum(s["epsilon"] for s in ledger) <= 10.0 + 1e-9
     assert {"the row count", "the categories of 'group'"} <= {s["what"] for s in ledger}
     entry = _training(model)
-    assert entry["what"] == f"network training (DP-SGD, {model.dp_steps_} steps)"
+    assert entry == ledger[-1]  # training spends what the releases before it left
+    assert entry["what"] == f"{_trained(family)} training (DP-SGD, {model.dp_steps_} steps)"
     assert entry["mechanism"].startswith("DP-SGD (Opacus), noise multiplier ")
     assert "clip 1" in entry["mechanism"]
     assert entry["epsilon"] > 0 and 0 < entry["delta"] < 1 / 300
@@ -112,15 +128,18 @@ def test_smaller_epsilon_needs_more_noise():
     assert noise[2.0] > noise[20.0] > 0
 
 
-def test_training_stops_when_the_budget_runs_out():
-    model = _dp_vae(epsilon=3.0, noise_multiplier=2.0, epochs=40).fit(_table(), DECLARED)
+@pytest.mark.parametrize("family", ["dp-vae", "dp-gan"])
+def test_training_stops_when_the_budget_runs_out(family):
+    """With a fixed noise, ``epsilon`` is a maximum: training stops before passing it."""
+    model = _dp(family, epsilon=3.0, noise_multiplier=2.0, epochs=40).fit(_table(), DECLARED)
     planned = 40 * round(model.noisy_rows_ / 60)
     assert model.stop_reason_ == "privacy budget"
     assert 0 < model.dp_steps_ < planned
     assert len(model.loss_history()) < 40
-    spent = math.fsum(s["epsilon"] for s in model.privacy_ledger())
-    assert spent <= 3.0 + 1e-9
-    assert _training(model)["epsilon"] > 2.5  # most of what was left, not a token amount
+    ledger = model.privacy_ledger()
+    assert math.fsum(s["epsilon"] for s in ledger) <= 3.0 + 1e-9
+    left = 3.0 - math.fsum(s["epsilon"] for s in ledger[:-1])
+    assert _training(model)["epsilon"] > 0.85 * left  # most of what was left, not a token
 
 
 def test_too_small_a_budget_for_one_step_is_a_clear_error():
@@ -156,8 +175,10 @@ def test_codec_reads_no_rows(family):
         for seed in (1, 2)
     ]
     x = codecs[0]["encoders"]["x"]
-    if family == "dp-vae":  # ten equal-width modes over the declared [-4, 4]
+    if family in ("dp-vae", "dp-gan"):  # ten equal-width modes over the declared [-4, 4]
         assert np.allclose(x["means"], np.linspace(-3.6, 3.6, 10)) and np.allclose(x["stds"], 0.4)
+    elif family == "dp-diffusion":  # normal scores of the place in [-4, 4]: its two ends
+        assert np.array_equal(x["grid"], [-4.0, 4.0])
     else:  # twenty equal-width bins over it, no point bins
         assert np.allclose(x["edges"], np.linspace(-4, 4, 21)) and len(x["points"]) == 0
     for a, b in zip(codecs[0]["encoders"].values(), codecs[1]["encoders"].values(), strict=True):
@@ -165,19 +186,28 @@ def test_codec_reads_no_rows(family):
         assert all(np.array_equal(a[k], b[k]) for k in a)
 
 
+def _six_rows(model) -> tuple:
+    """Six rows as the model's parts, and the same with the last row's codes changed."""
+    import torch
+
+    encoded = model.processor_.encode(_table(rows=6), np.random.default_rng(0))
+    parts = model.codec_.encode(encoded.data, np.random.default_rng(0))
+    numbers, codes = (torch.from_numpy(a) for a in parts)
+    changed = codes.clone()
+    changed[5] = (changed[5] + 1) % 2
+    return numbers, codes, changed
+
+
 @pytest.mark.filterwarnings("ignore:Full backward hook is firing:UserWarning")  # input: rows
-@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("family", [f for f in FAMILIES if f != "dp-gan"])
 def test_gradients_are_per_row(family, fitted):
     """Opacus gets each row's own gradient: changing one row moves no other row's."""
     import torch
     from opacus.grad_sample import GradSampleHooks
 
     model = fitted[family]
-    encoded = model.processor_.encode(_table(rows=6), np.random.default_rng(0))
-    parts = model.codec_.encode(encoded.data, np.random.default_rng(0))
-    numbers, codes = (torch.from_numpy(a) for a in parts)
-    changed = codes.clone()
-    changed[5] = (changed[5] + 1) % 2
+    model.network_.train()
+    numbers, codes, changed = _six_rows(model)
     hooks = GradSampleHooks(model.network_, batch_first=True, loss_reduction="mean")
     try:
         rows = []
@@ -196,9 +226,61 @@ def test_gradients_are_per_row(family, fitted):
     assert any(not torch.equal(rows[0][n][5], rows[1][n][5]) for n in rows[0])
 
 
-def test_poisson_batches_may_be_empty():
+def test_dp_gan_critic_gradients_are_per_row_penalty_included(fitted):
+    """dp-gan's critic: each row's gradient (torch.func) is its own, and the rows' mean is the
+    gradient of gan's batch loss (Wasserstein estimate and gradient penalty, single rows)."""
+    import torch
+
+    model = fitted["dp-gan"]
+    model.network_.train()
+    net, weights = model.network_, model._critic_weights()
+    numbers, codes, changed = _six_rows(model)
+    rows = []
+    for c in (codes, changed):
+        real, fake, _, _ = model._critic_inputs(numbers, c, torch.Generator().manual_seed(1))
+        grads, _ = model._row_gradients(real, fake, torch.Generator().manual_seed(2))
+        rows.append(grads)
+        generator = torch.Generator().manual_seed(2)  # the same dropout and mixing draws
+        distance = net.judge(real, generator).mean() - net.judge(fake, generator).mean()
+        penalty = model._penalty(real, fake, generator)
+        net.zero_grad(set_to_none=True)
+        (penalty - distance).backward()
+        for n, w in weights.items():
+            assert torch.allclose(grads[n].mean(0), w.grad, atol=1e-5), n
+    net.zero_grad(set_to_none=True)
+    assert model.pac == 1  # single rows: a pack would mix them
+    assert all(torch.equal(rows[0][n][:5], rows[1][n][:5]) for n in weights)
+    assert any(not torch.equal(rows[0][n][5], rows[1][n][5]) for n in weights)
+
+
+def test_dp_gan_pays_for_its_category_counts(fitted):
+    """The conditions' shares come from released counts, charged before the critic trains."""
+    model = fitted["dp-gan"]
+    counts, training = model.privacy_ledger()[-2:]
+    assert counts["what"] == "the category counts of the conditioned columns"
+    assert counts["mechanism"].startswith("discrete Laplace")
+    before = math.fsum(s["epsilon"] for s in model.privacy_ledger()[:-2])
+    assert counts["epsilon"] == pytest.approx(0.1 * (50.0 - before), rel=1e-6)
+    assert training["what"].startswith("critic training (DP-SGD")
+    assert "pac" not in {p.name for p in type(model).all_params()}  # packs mix rows
+
+
+def test_dp_diffusion_scores_each_number_by_its_place_in_the_range(fitted):
+    """A number's normal score is ndtri((x - low) / (high - low)), not its rank among rows."""
+    from scipy import special
+
+    model = fitted["dp-diffusion"]
+    table = _table(rows=6)
+    encoded = model.processor_.encode(table, np.random.default_rng(0))
+    numbers, _ = model.codec_.encode(encoded.data, np.random.default_rng(0))
+    expected = special.ndtri((table[["x", "y"]].to_numpy() - [-4, -6]) / [8, 12])
+    assert np.allclose(numbers, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("family", ["dp-vae", "dp-gan"])
+def test_poisson_batches_may_be_empty(family):
     """A tiny expected batch: some steps draw no row and are noise only; training goes on."""
-    model = _dp_vae(epsilon=20.0, batch_size=2, epochs=1).fit(_table(rows=60), DECLARED)
+    model = _dp(family, epsilon=20.0, batch_size=2, epochs=1).fit(_table(rows=60), DECLARED)
     assert model.dp_steps_ == round(model.noisy_rows_ / 2)
     assert all(np.isfinite(w).all() for w in model.get_state()["weights_"].values())
 
@@ -230,7 +312,13 @@ LEVELS = [f"c{i:02d}" for i in range(40)]
 LEVELLED = Metadata.from_dict({"columns": {"b": {"type": "categorical", "categories": LEVELS}}})
 # a tiny network that learns fast; a batch larger than any released row count makes every
 # step take each row (Poisson rate 1), so a fit varies only with DP-SGD's noise
-AUDIT = {"epochs": 4, "batch_size": 10**9, "hidden": 8, "embedding_dim": 4, "learning_rate": 0.1}
+AUDIT = {"epochs": 4, "batch_size": 10**9, "hidden": 8, "learning_rate": 0.1}
+AUDIT_OWN = {
+    "dp-vae": {"embedding_dim": 4},
+    "dp-autoregressive": {},
+    "dp-diffusion": {"depth": 1, "steps": 5},
+    "dp-gan": {"embedding_dim": 4},
+}
 AUDIT_DELTA = 1e-3
 
 
@@ -252,7 +340,7 @@ def one_thread():
 
 def _share_of_last(family: str, data: pd.DataFrame, epsilon: float, runs: int) -> np.ndarray:
     """The last level's share (of 1000 sampled rows) for ``runs`` fits, all from seed 0."""
-    params = {k: v for k, v in AUDIT.items() if k != "embedding_dim" or family == "dp-vae"}
+    params = {**AUDIT, **AUDIT_OWN[family]}
     shares = []
     for _ in range(runs):
         model = _dp(family, epsilon=epsilon, delta=AUDIT_DELTA, **params).fit(data, LEVELLED)
@@ -260,7 +348,10 @@ def _share_of_last(family: str, data: pd.DataFrame, epsilon: float, runs: int) -
     return np.array(shares)
 
 
-@pytest.mark.parametrize("family", FAMILIES)
+# dp-diffusion's four-step fits learn too little of a level one row has (its near-noiseless
+# share stays near the cut), so the audit's check that it can fail would not hold; the
+# tiny-epsilon test and the attacks below cover it
+@pytest.mark.parametrize("family", ["dp-vae", "dp-autoregressive", "dp-gan"])
 @pytest.mark.usefixtures("one_thread")
 def test_audit_neighbouring_tables_stay_within_e_to_the_epsilon(family):
     """Fits on tables one row apart: the chance of any event differs by at most e^epsilon, + delta.

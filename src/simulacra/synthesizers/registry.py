@@ -107,6 +107,18 @@ BUILTINS = {
             extra="torch",
         ),
         FamilyInfo(
+            "dp-diffusion",
+            "simulacra.synthesizers.neural.dp_neural:DPDiffusionSynthesizer",
+            "Denoising diffusion trained with DP-SGD (Opacus): differential privacy; inpaints.",
+            extra="torch",
+        ),
+        FamilyInfo(
+            "dp-gan",
+            "simulacra.synthesizers.neural.dp_neural:DPGanSynthesizer",
+            "Conditional tabular GAN with a DP-SGD critic (Opacus): differential privacy.",
+            extra="torch",
+        ),
+        FamilyInfo(
             "dp-copula",
             "simulacra.synthesizers.dp_copula:DPCopulaSynthesizer",
             "Gaussian copula from noisy marginals and a noisy correlation (differential privacy).",

@@ -10,5 +10,6 @@ only when the family is asked for.
   with early stopping, ``max_time`` and a loss history, persistence of the
   weights as safetensors).
 - ``_dpsgd``: DP-SGD through Opacus (the mixin, a codec from public bounds,
-  the accountant); ``dp_neural``: the ``dp-vae`` and ``dp-autoregressive`` families.
+  the accountant); ``dp_neural``: the ``dp-vae``, ``dp-autoregressive``,
+  ``dp-diffusion`` and ``dp-gan`` (DP-SGD on the critic only) families.
 """

@@ -4,13 +4,17 @@
 Opacus can take (every trainable tensor in a layer that sees one row per
 batch row, and a loss that is the mean of per-row losses): ``dp-vae`` is
 ``vae`` with it and ``dp-autoregressive`` is ``autoregressive`` with it, each
-with its shared vectors moved into :class:`RowShared` layers. A fit goes as
+with its shared vectors moved into :class:`RowShared` layers; ``dp-diffusion``
+is ``diffusion`` with a per-row loss, and ``dp-gan`` is ``gan`` with DP-SGD on
+its critic alone (the generator never reads a row, it learns only from the
+critic's scores; the critic's per-row gradients, gradient penalty included,
+come from ``torch.func``, not from Opacus's hooks). A fit goes as
 every differentially private family's does
 (:class:`~simulacra.synthesizers._dp.DifferentiallyPrivate`): the row count,
 and the bounds and categories the metadata does not declare, are released
 first; what is left of the budget, ``(epsilon, delta)``, pays for training.
 This module holds the mechanics (the mixin, the public codec, the layer and
-the accounting); the two families are in
+the accounting); the families are in
 :mod:`simulacra.synthesizers.neural.dp_neural`.
 
 What the codec reads. The codec (how a table's columns become the network's
@@ -27,6 +31,9 @@ which columns hold whole numbers; it is given no rows. Then:
   equal-width bins over its range (one per value for a short whole-number
   range), where ``autoregressive`` cuts at the rows' quantiles; each bin's
   position is the normal score of its middle under a uniform spread;
+- a continuous column, shown as a normal score (``dp-diffusion``): the normal
+  score of the value's place in its range, ``ndtri((x - low) / (high - low))``
+  (:class:`PublicScores`), where ``diffusion`` ranks the rows among themselves;
 - a discrete column (categories, gap indicators): its cardinality. At most
   ``category_cap`` codes get a part of their own, the first in code order
   (not the most frequent); the rest share one code and are drawn back
@@ -48,8 +55,9 @@ Training (Abadi et al., 2016, as Opacus implements it):
   (Opacus's ``get_noise_multiplier``); with one, training stops before the
   step that would take the accountant's epsilon past what is left
   (``stop_reason_`` is then ``"privacy budget"``): the fit's ``epsilon`` is the
-  most training may spend. One ledger entry records the epsilon the
-  accountant reports for the steps taken, with the family's delta.
+  most training may spend (a "max epsilon": there is no second parameter for
+  it). One ledger entry records the epsilon the accountant reports for the
+  steps taken, with the family's delta.
 
 These are the pieces ``PrivacyEngine.make_private`` puts together, put
 together here so that the sample rate comes from the released row count
@@ -93,13 +101,21 @@ from opacus.accountants.utils import get_noise_multiplier
 from opacus.grad_sample import GradSampleHooks, register_grad_sampler
 from opacus.optimizers import DPOptimizer
 from opacus.utils.uniform_sampler import UniformWithReplacementSampler
+from scipy import special
 from torch import nn
 
 from simulacra.errors import InvalidParameterError
 from simulacra.processor import NULL_SUFFIX, EncodedColumn, EncodedTable
 from simulacra.synthesizers._dp import DifferentiallyPrivate, public_edges
+from simulacra.synthesizers._marginals import cdf
 from simulacra.synthesizers.base import Param
-from simulacra.synthesizers.neural._codec import Capped, ModeNormal, QuantileBins, TableCodec
+from simulacra.synthesizers.neural._codec import (
+    Capped,
+    ModeNormal,
+    NormalScores,
+    QuantileBins,
+    TableCodec,
+)
 from simulacra.synthesizers.neural._core import training_params
 
 __all__ = [
@@ -108,6 +124,7 @@ __all__ = [
     "NOISE_MULTIPLIER",
     "PUBLIC_BINS",
     "PUBLIC_MODES",
+    "PublicScores",
     "RowShared",
     "dp_training_params",
     "public_codec",
@@ -141,7 +158,7 @@ NOISE_MULTIPLIER = Param(
     None,
     "DP-SGD's noise, as a multiple of max_grad_norm. None: the least noise with which all "
     "epochs fit the budget. A number: that noise, and training stops early, before the step "
-    "that would spend more than the budget.",
+    "that would spend more than the budget (epsilon works as a max epsilon).",
     low=0.01,
     nullable=True,
 )
@@ -170,11 +187,12 @@ def public_codec(
     ``columns`` are the private processor's encoded columns (names, kinds and
     cardinalities, from the public metadata), ``bounds`` each continuous
     column's public range and ``integers`` the whole-number columns. Numbers
-    are shown as ``"modes"`` (fixed equal-width modes) or ``"bins"``
-    (equal-width bins); see the module docstring for what each column becomes.
+    are shown as ``"modes"`` (fixed equal-width modes), ``"bins"``
+    (equal-width bins) or ``"normal"`` (normal scores of the place in the
+    range); see the module docstring for what each column becomes.
     """
-    if numbers not in ("modes", "bins"):
-        raise ValueError(f"a public codec shows numbers as modes or bins, not {numbers!r}")
+    if numbers not in ("modes", "bins", "normal"):
+        raise ValueError(f"a public codec shows numbers as modes, bins or normal, not {numbers!r}")
     codec = TableCodec(numbers, cap=cap, bins=bins, fold_nulls=fold_nulls)
     codec.columns_ = [(c.name, c.kind, int(c.cardinality or 1)) for c in columns]
     names = {c.name for c in columns}
@@ -190,9 +208,28 @@ def public_codec(
             codec.encoders_[name] = _public_capped(card, cap)
         elif numbers == "bins":
             codec.encoders_[name] = _public_bins(low, high, bins, name in integers)
+        elif numbers == "normal":
+            codec.encoders_[name] = PublicScores.from_state({"grid": np.array([low, high])})
         else:
             codec.encoders_[name] = _public_modes(low, high, modes)
     return codec
+
+
+class PublicScores(NormalScores):
+    """Normal scores of a value's place in its public range ``[low, high]`` (the grid).
+
+    ``NormalScores`` ranks the rows among themselves, so a row's score moves
+    with every other row; here a row's score is its own, ``ndtri((x - low) /
+    (high - low))`` (a value beyond the range scores as its end), which keeps
+    a row's gradient its own. Decoding is ``NormalScores``'s on the two-point
+    grid, and so is the saved state: a loaded model's codec holds a plain
+    ``NormalScores``, which only decodes.
+    """
+
+    def encode(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        low, high = self.marginal_["grid"][[0, -1]]
+        share = cdf(self.marginal_, x) if high > low else np.full(len(x), 0.5)
+        return special.ndtri(np.clip(share, 1e-6, 1 - 1e-6))
 
 
 def _public_bins(low: float, high: float, bins: int, integer: bool) -> QuantileBins:
@@ -259,7 +296,7 @@ def _row_shared_grad_sample(
 class _Run:
     """One DP-SGD training run: what Opacus holds and what the accounting needs."""
 
-    hooks: GradSampleHooks
+    hooks: GradSampleHooks | None  # None: the family writes the per-row gradients itself
     accountant: RDPAccountant
     sampling: torch.Generator
     noise_multiplier: float
@@ -268,6 +305,7 @@ class _Run:
     per_epoch: int
     planned: int
     allowed: int
+    index: int  # of the optimizer DP-SGD wraps
 
     @property
     def taken(self) -> int:
@@ -283,15 +321,22 @@ class DPSGD(DifferentiallyPrivate):
     The family's network must keep every trainable tensor in a layer Opacus
     supports (``nn.Linear``, ``nn.Embedding``, :class:`RowShared`, ...), with no
     buffers beside trainable tensors, and its loss must be the mean of per-row
-    losses; it must train with one optimizer (so not ``gan``). The codec is
-    :func:`public_codec`, so the family shows numbers as ``"modes"`` or
-    ``"bins"``; a family whose ``_prepare`` learns from the encoded rows needs
-    a public one (the mixin's learns nothing).
+    losses. A family with one optimizer trains its whole network so; one with
+    more names the optimizer of the part that reads the rows
+    (:meth:`_private_part`), and the rest must learn only from that part's
+    outputs (``dp-gan``'s generator). A family whose per-row gradients
+    Opacus's hooks cannot compute (a loss with a second backward pass, such as
+    a gradient penalty) names no module and writes each weight's
+    ``grad_sample`` itself before the private optimizer steps. The codec is
+    :func:`public_codec`, so the family shows numbers as ``"modes"``,
+    ``"bins"`` or ``"normal"``; a family whose ``_prepare`` learns from the
+    encoded rows needs a public one (the mixin's learns nothing).
     """
 
     patience: ClassVar[int] = 0  # no early stopping: it reads held-out rows
     validation: ClassVar[float] = 0.0
     public_modes: ClassVar[int] = PUBLIC_MODES
+    trained_part: ClassVar[str] = "network"  # what the ledger says DP-SGD trained
 
     def _checked_params(self) -> dict[str, Any]:
         params = super()._checked_params()
@@ -325,12 +370,28 @@ class DPSGD(DifferentiallyPrivate):
         ``_prepare`` would read them; a DP family that needs one writes a public one)."""
 
     # ---------------------------------------------------------- training
+    def _private_part(
+        self, optimizers: list[torch.optim.Optimizer]
+    ) -> tuple[nn.Module | None, int]:
+        """The module whose per-row gradients Opacus's hooks compute, and the index of the
+        optimizer whose steps are clipped and noised.
+
+        The whole network and its one optimizer. A family that trains with
+        more optimizers names the one that reads the rows; with no module
+        (``dp-gan``'s critic) the family writes the per-row gradients itself.
+        """
+        if len(optimizers) != 1:
+            raise NotImplementedError(
+                f"{self.name}: {len(optimizers)} optimizers; name the module DP-SGD trains "
+                "and its optimizer in _private_part"
+            )
+        return self.network_, 0
+
     def _private(
         self, optimizers: list[torch.optim.Optimizer], rows: int
     ) -> list[torch.optim.Optimizer]:
-        """Opacus's per-row gradients, clipping and noise around the one optimizer."""
-        if len(optimizers) != 1:
-            raise NotImplementedError(f"{self.name}: DP-SGD here trains with one optimizer")
+        """Opacus's per-row gradients, clipping and noise around the private part's optimizer."""
+        module, index = self._private_part(optimizers)
         public_rows = self.noisy_rows_  # released: the sample rate reads no real count
         batch = min(self.batch_size, public_rows)
         sample_rate = batch / public_rows
@@ -349,9 +410,11 @@ class DPSGD(DifferentiallyPrivate):
                 "noise_multiplier, or leave noise_multiplier out to have it chosen"
             )
         device = next(self.network_.parameters()).device
-        hooks = GradSampleHooks(self.network_, batch_first=True, loss_reduction="mean")
+        hooks = None
+        if module is not None:
+            hooks = GradSampleHooks(module, batch_first=True, loss_reduction="mean")
         optimizer = DPOptimizer(
-            optimizers[0],
+            optimizers[index],
             noise_multiplier=sigma,
             max_grad_norm=self.max_grad_norm,
             expected_batch_size=batch,
@@ -370,8 +433,9 @@ class DPSGD(DifferentiallyPrivate):
             per_epoch=per_epoch,
             planned=planned,
             allowed=allowed,
+            index=index,
         )
-        return [optimizer]
+        return [*optimizers[:index], optimizer, *optimizers[index + 1 :]]
 
     def _epoch_batches(
         self, rows: np.ndarray, size: int, rng: np.random.Generator
@@ -402,7 +466,8 @@ class DPSGD(DifferentiallyPrivate):
                 warnings.filterwarnings("ignore", _BACKWARD_HOOK, UserWarning)
                 return super()._step(numbers, codes, optimizers, generator)  # type: ignore[misc]
         # Poisson sampling picked no row: the step is the noise alone, as the accounting assumes
-        (optimizer,) = optimizers
+        # (a family's other optimizers, dp-gan's generator, skip it)
+        optimizer = optimizers[self._dpsgd.index]
         optimizer.zero_grad(set_to_none=True)
         for p in optimizer.params:
             p.grad_sample = p.new_zeros((0, *p.shape))
@@ -422,7 +487,7 @@ class DPSGD(DifferentiallyPrivate):
             super()._fit(encoded, rng)  # type: ignore[misc]
         finally:
             run = self.__dict__.pop("_dpsgd", None)
-            if run is not None:
+            if run is not None and run.hooks is not None:
                 run.hooks.cleanup()
         steps = run.taken
         with warnings.catch_warnings():
@@ -434,7 +499,10 @@ class DPSGD(DifferentiallyPrivate):
             "RDP accountant"
         )
         self.fit_budget.spend(
-            f"network training (DP-SGD, {steps} steps)", spent, run.delta, mechanism=mechanism
+            f"{self.trained_part} training (DP-SGD, {steps} steps)",
+            spent,
+            run.delta,
+            mechanism=mechanism,
         )
         self.noise_multiplier_ = run.noise_multiplier
         self.dp_steps_ = steps

@@ -158,9 +158,28 @@ class DiffusionSynthesizer(NeuralSynthesizer):
     def _loss(
         self, numbers: torch.Tensor, codes: torch.Tensor, generator: torch.Generator
     ) -> torch.Tensor:
-        rows, device = len(numbers), numbers.device
+        t = self._levels(len(numbers), generator, numbers.device)
+        squared, cross, masked = self._errors(numbers, codes, t, generator)
+        total = squared.mean(0).sum()
+        for j, ce in enumerate(cross):  # each part's cross-entropy on its masked cells
+            total = total + (ce * masked[:, j]).sum() / masked[:, j].sum().clamp(min=1)
+        return total / max(numbers.shape[1] + codes.shape[1], 1)
+
+    def _levels(self, rows: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
+        """One noise level per row, stratified over the batch (one shared draw)."""
         u = torch.rand(1, generator=generator, device=device)
-        t = ((u + torch.arange(rows, device=device) / rows) % 1.0) * (1 - MIN_LEVEL) + MIN_LEVEL
+        return ((u + torch.arange(rows, device=device) / rows) % 1.0) * (1 - MIN_LEVEL) + MIN_LEVEL
+
+    def _errors(
+        self,
+        numbers: torch.Tensor,
+        codes: torch.Tensor,
+        t: torch.Tensor,
+        generator: torch.Generator,
+    ) -> tuple[torch.Tensor, list[torch.Tensor], torch.Tensor]:
+        """Per row and part: the velocity's squared error ``(rows, numbers)``, each category's
+        cross-entropy ``(rows,)`` and which cells were masked ``(rows, categories)``."""
+        device = numbers.device
         a = signal(t)[:, None]
         noise = torch.randn(numbers.shape, generator=generator, device=device)
         noisy = a.sqrt() * numbers + (1 - a).sqrt() * noise
@@ -168,11 +187,8 @@ class DiffusionSynthesizer(NeuralSynthesizer):
         tokens = torch.where(masked, self.network_.offsets.new_tensor(self._mask_codes()), codes)
         predicted, logits = self.network_(noisy, tokens, t)
         velocity = a.sqrt() * noise - (1 - a).sqrt() * numbers
-        total = ((predicted - velocity) ** 2).mean(0).sum()
-        for j, part in enumerate(logits):  # each part's cross-entropy on its masked cells
-            ce = F.cross_entropy(part, codes[:, j], reduction="none")
-            total = total + (ce * masked[:, j]).sum() / masked[:, j].sum().clamp(min=1)
-        return total / max(numbers.shape[1] + codes.shape[1], 1)
+        cross = [F.cross_entropy(p, codes[:, j], reduction="none") for j, p in enumerate(logits)]
+        return (predicted - velocity) ** 2, cross, masked
 
     def _mask_codes(self) -> list[int]:
         return [p.cardinality for p in self.codec_.category_parts]

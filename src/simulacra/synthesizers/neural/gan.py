@@ -48,12 +48,15 @@ DROPOUT = 0.5  # the critic's dropout, drawn from the training generator
 
 
 class Residual(nn.Module):
-    """Linear, batch norm, ReLU; the input is passed on beside the output (CTGAN's block)."""
+    """Linear, batch norm, ReLU; the input is passed on beside the output (CTGAN's block).
 
-    def __init__(self, width_in: int, width_out: int) -> None:
+    ``norm`` replaces the batch norm (``dp-gan`` normalises each row on its own).
+    """
+
+    def __init__(self, width_in: int, width_out: int, norm: type[nn.Module] = nn.BatchNorm1d):
         super().__init__()
         self.fc = nn.Linear(width_in, width_out)
-        self.bn = nn.BatchNorm1d(width_out)
+        self.bn = norm(width_out)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.cat([torch.relu(self.bn(self.fc(x))), x], dim=1)
@@ -62,12 +65,21 @@ class Residual(nn.Module):
 class GanNetwork(nn.Module):
     """The generator (noise + conditional vector -> raw slots) and the packed critic."""
 
-    def __init__(self, width: int, cond: int, embedding: int, hidden: int, depth: int, pac: int):
+    def __init__(
+        self,
+        width: int,
+        cond: int,
+        embedding: int,
+        hidden: int,
+        depth: int,
+        pac: int,
+        norm: type[nn.Module] = nn.BatchNorm1d,
+    ):
         super().__init__()
         self.embedding, self.pac = embedding, pac
         blocks, size = [], embedding + cond
         for _ in range(depth):
-            blocks.append(Residual(size, hidden))
+            blocks.append(Residual(size, hidden, norm))
             size += hidden
         self.generator = nn.Sequential(*blocks, nn.Linear(size, width))
         size = (width + cond) * pac
@@ -79,12 +91,27 @@ class GanNetwork(nn.Module):
 
     def judge(self, rows: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         """The critic's score of each pack of ``pac`` rows (with dropout given a generator)."""
+        if generator is None:
+            return self(rows)
+        return self(rows, self.dropout(len(rows) // self.pac, generator, rows.device))
+
+    def dropout(
+        self, packs: int, generator: torch.Generator, device: torch.device
+    ) -> list[torch.Tensor]:
+        """The critic's dropout masks (which units to keep) for ``packs`` packs, one per layer."""
+        return [
+            torch.rand(packs, layer.out_features, generator=generator, device=device) >= DROPOUT
+            for layer in self.critic
+        ]
+
+    def forward(self, rows: torch.Tensor, keep: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """The critic's score, with the dropout masks ``keep`` if given (calling the network
+        scores rows, so that ``torch.func`` can call the critic with other weights)."""
         x = rows.reshape(-1, rows.shape[1] * self.pac)
-        for layer in self.critic:
+        for i, layer in enumerate(self.critic):
             x = nn.functional.leaky_relu(layer(x), 0.2)
-            if generator is not None:
-                keep = torch.rand(x.shape, generator=generator, device=x.device) >= DROPOUT
-                x = x * keep / (1 - DROPOUT)
+            if keep is not None:
+                x = x * keep[i] / (1 - DROPOUT)
         return self.score(x)
 
 
@@ -105,6 +132,7 @@ class GanSynthesizer(NeuralSynthesizer):
     )
     numbers = "modes"
     category_cap = 100
+    generator_norm: ClassVar[type[nn.Module]] = nn.BatchNorm1d
     quick_params: ClassVar[dict[str, Any]] = {
         "epochs": 20,
         "batch_size": 100,
@@ -128,9 +156,10 @@ class GanSynthesizer(NeuralSynthesizer):
 
     def _checked_params(self) -> dict[str, Any]:
         params = super()._checked_params()
-        if params["batch_size"] % params["pac"]:
+        pac = params.get("pac", self.pac)  # dp-gan has no pac parameter: it judges single rows
+        if params["batch_size"] % pac:
             raise InvalidParameterError(
-                f"gan: batch_size={params['batch_size']} is not a multiple of pac={params['pac']}; "
+                f"gan: batch_size={params['batch_size']} is not a multiple of pac={pac}; "
                 "the critic judges rows in packs of pac, so make batch_size a multiple of it"
             )
         return params
@@ -147,11 +176,17 @@ class GanSynthesizer(NeuralSynthesizer):
 
     def _prepare(self, numbers: np.ndarray, codes: np.ndarray) -> None:
         """Each conditioned category's share and log-frequency share, blocks end to end."""
+        parts = self.codec_.category_parts
+        self._keep_shares(
+            [np.bincount(codes[:, j], minlength=parts[j].cardinality) for j in self._discrete()]
+        )
+
+    def _keep_shares(self, counts: list[np.ndarray]) -> None:
+        """The shares from each conditioned part's category counts (none of them all zero)."""
         shares, logs = [], []
-        for j in self._discrete():
-            counts = np.bincount(codes[:, j], minlength=self.codec_.category_parts[j].cardinality)
-            shares.append(counts / counts.sum())
-            log = np.log1p(counts)
+        for count in counts:
+            shares.append(count / count.sum())
+            log = np.log1p(count)
             logs.append(log / log.sum())
         self.cond_share_ = np.concatenate(shares) if shares else np.zeros(0)
         self.cond_log_share_ = np.concatenate(logs) if logs else np.zeros(0)
@@ -174,16 +209,22 @@ class GanSynthesizer(NeuralSynthesizer):
         return cond
 
     def _free_conditions(
-        self, n: int, generator: torch.Generator, device: torch.device
+        self,
+        n: int,
+        generator: torch.Generator,
+        device: torch.device,
+        shares: np.ndarray | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """A conditioned part chosen uniformly per row and its category by learned share."""
+        """A conditioned part chosen uniformly per row and its category by learned share
+        (or by ``shares``, blocks end to end)."""
+        shares = self.cond_share_ if shares is None else shares
         parts, starts = self._cond_layout()
         block = torch.randint(max(len(parts), 1), (n,), generator=generator, device=device)
         code = torch.zeros(n, dtype=torch.long, device=device)
         for b in range(len(parts)):
             rows = block == b
             if rows.any():
-                share = torch.from_numpy(self.cond_share_[starts[b] : starts[b + 1]]).to(device)
+                share = torch.from_numpy(shares[starts[b] : starts[b + 1]]).to(device)
                 drawn = torch.multinomial(share.float(), int(rows.sum()), True, generator=generator)
                 code[rows] = drawn
         return block, code
@@ -192,9 +233,8 @@ class GanSynthesizer(NeuralSynthesizer):
     def _build(self, generator: torch.Generator) -> nn.Module:
         layout = OneHot(self.codec_.parts)
         _, starts = self._conditioned()
-        network = GanNetwork(
-            layout.width, int(starts[-1]), self.embedding_dim, self.hidden, self.depth, self.pac
-        )
+        sizes = (layout.width, int(starts[-1]), self.embedding_dim, self.hidden, self.depth)
+        network = GanNetwork(*sizes, self.pac, self.generator_norm)
         network.layout = layout  # plain attributes: not weights, rebuilt from the codec
         network.cond = self._conditioned()
         return init_weights(network, generator)
@@ -236,6 +276,38 @@ class GanSynthesizer(NeuralSynthesizer):
         raw = self.network_.generator(torch.cat([noise, cond], dim=1))
         return raw, self.network_.layout.activate(raw, generator, TAU)
 
+    def _critic_inputs(
+        self, numbers: torch.Tensor, codes: torch.Tensor, generator: torch.Generator
+    ) -> tuple[torch.Tensor, ...]:
+        """Real rows and as many generated ones, each beside its condition; and the conditions."""
+        real, block, code, noise = self._batch(numbers, codes, generator)
+        cond = self._cond_vector(block, code)
+        with torch.no_grad():
+            _, fake = self._fake(noise, cond, generator)
+        return torch.cat([real, cond], 1), torch.cat([fake, cond], 1), block, code
+
+    def _critic_step(
+        self,
+        real: torch.Tensor,
+        fake: torch.Tensor,
+        optimizer: torch.optim.Optimizer,
+        generator: torch.Generator,
+    ) -> torch.Tensor:
+        """One step of the critic's Wasserstein loss with its gradient penalty; the estimate."""
+        net: GanNetwork = self.network_
+        distance = net.judge(real, generator).mean() - net.judge(fake, generator).mean()
+        penalty = self._penalty(real, fake, generator)
+        optimizer.zero_grad(set_to_none=True)
+        (penalty - distance).backward()
+        optimizer.step()
+        return distance
+
+    def _generator_conditions(
+        self, block: torch.Tensor, code: torch.Tensor, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The conditions the generator trains on: the critic's (``dp-gan`` draws its own)."""
+        return block, code
+
     def _step(
         self,
         numbers: torch.Tensor,
@@ -246,18 +318,12 @@ class GanSynthesizer(NeuralSynthesizer):
         """One critic update, then one generator update; returns the critic's estimate."""
         opt_g, opt_c = optimizers
         net: GanNetwork = self.network_
-        real, block, code, noise = self._batch(numbers, codes, generator)
-        cond = self._cond_vector(block, code)
-        with torch.no_grad():
-            _, fake = self._fake(noise, cond, generator)
-        real_in, fake_in = torch.cat([real, cond], 1), torch.cat([fake, cond], 1)
-        distance = net.judge(real_in, generator).mean() - net.judge(fake_in, generator).mean()
-        penalty = self._penalty(real_in, fake_in, generator)
-        opt_c.zero_grad(set_to_none=True)
-        (penalty - distance).backward()
-        opt_c.step()
+        real_in, fake_in, block, code = self._critic_inputs(numbers, codes, generator)
+        distance = self._critic_step(real_in, fake_in, opt_c, generator)
 
-        noise = torch.randn(noise.shape, generator=generator, device=noise.device)
+        block, code = self._generator_conditions(block, code, generator)
+        cond = self._cond_vector(block, code)
+        noise = torch.randn(len(block), self.embedding_dim, generator=generator, device=cond.device)
         raw, fake = self._fake(noise, cond, generator)
         chosen = net.layout.block_loss(raw, _category_index(self._cond_layout()[0], block), code)
         loss_g = -net.judge(torch.cat([fake, cond], 1), generator).mean() + chosen
