@@ -221,8 +221,12 @@ class NeuralSynthesizer(Synthesizer):
         return None
 
     # ------------------------------------------------------------- fit
+    def _rows(self, encoded: EncodedTable) -> int:
+        """The row count the size check reads (DP-SGD: the released one, never the real one)."""
+        return len(encoded.data)
+
     def _fit(self, encoded: EncodedTable, rng: np.random.Generator) -> None:
-        rows = len(encoded.data)
+        rows = self._rows(encoded)
         if rows < MIN_ROWS:
             raise InvalidDataError(
                 f"{self.name} needs at least {MIN_ROWS} rows to train, got {rows}; give more "

@@ -482,6 +482,9 @@ class DPSGD(DifferentiallyPrivate):
         run = self._dpsgd
         return "privacy budget" if run.allowed < run.planned and run.taken >= run.allowed else None
 
+    def _rows(self, encoded: EncodedTable) -> int:
+        return self.noisy_rows_  # whether a table is too small is itself a release
+
     def _fit(self, encoded: EncodedTable, rng: np.random.Generator) -> None:
         try:
             super()._fit(encoded, rng)  # type: ignore[misc]
