@@ -221,17 +221,17 @@ class NeuralSynthesizer(Synthesizer):
         return None
 
     # ------------------------------------------------------------- fit
-    def _rows(self, encoded: EncodedTable) -> int:
-        """The row count the size check reads (DP-SGD: the released one, never the real one)."""
-        return len(encoded.data)
-
-    def _fit(self, encoded: EncodedTable, rng: np.random.Generator) -> None:
-        rows = self._rows(encoded)
+    def _check_rows(self, encoded: EncodedTable) -> None:
+        """Refuse a table too small to train on (DP-SGD does not: see its override)."""
+        rows = len(encoded.data)
         if rows < MIN_ROWS:
             raise InvalidDataError(
                 f"{self.name} needs at least {MIN_ROWS} rows to train, got {rows}; give more "
                 "rows or use a family that fits small tables (cart, copula, bayesnet)"
             )
+
+    def _fit(self, encoded: EncodedTable, rng: np.random.Generator) -> None:
+        self._check_rows(encoded)
         self.device_ = str(resolve_device(self.device))
         device = torch.device(self.device_)
         self.codec_ = self._codec(encoded, rng)
