@@ -355,15 +355,18 @@ def _share_of_last(family: str, data: pd.DataFrame, epsilon: float, runs: int) -
     return np.array(shares)
 
 
-# dp-diffusion's four-step fits learn too little of a level one row has (its near-noiseless
-# share stays near the cut), so the audit's check that it can fail would not hold; the
-# tiny-epsilon test and the attacks below cover it
-@pytest.mark.parametrize("family", ["dp-vae", "dp-autoregressive", "dp-gan"])
+# rows of the first table: dp-diffusion's four-step fits learn too little of a level one row
+# in 21 has (its near-noiseless share, 0.015, sits at the cut); one row in 7 they learn (0.05
+# to 0.09, against 0.005 without it)
+AUDIT_ROWS = {"dp-diffusion": 6}
+
+
+@pytest.mark.parametrize("family", FAMILIES)
 @pytest.mark.usefixtures("one_thread")
 def test_audit_neighbouring_tables_stay_within_e_to_the_epsilon(family):
     """Fits on tables one row apart: the chance of any event differs by at most e^epsilon, + delta.
 
-    The second table is the first (20 rows of five levels) and one row of a
+    The second table is the first (20 rows of five levels; dp-diffusion: 6) and one row of a
     level no other row has; the statistic is that level's share in the
     output and the event "the share is above the first table's median". With
     100 fits a side, a Clopper-Pearson interval (99%) of each chance must be
@@ -380,7 +383,8 @@ def test_audit_neighbouring_tables_stay_within_e_to_the_epsilon(family):
     test asserts that too.
     """
     epsilon, runs = 1.0, 100
-    base = pd.DataFrame({"b": np.random.default_rng(0).choice(LEVELS[:5], 20)})
+    rows = AUDIT_ROWS.get(family, 20)
+    base = pd.DataFrame({"b": np.random.default_rng(0).choice(LEVELS[:5], rows)})
     extra = pd.concat([base, pd.DataFrame({"b": [LEVELS[-1]]})], ignore_index=True)
     first = _share_of_last(family, base, epsilon, runs)
     second = _share_of_last(family, extra, epsilon, runs)
