@@ -44,7 +44,15 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import bench_structure as bs  # noqa: E402
 
-FAMILIES = ("dp-bayesnet", "dp-marginals", "dp-copula", "dp-autoregressive", "dp-vae")
+FAMILIES = (
+    "dp-bayesnet",
+    "dp-marginals",
+    "dp-copula",
+    "dp-autoregressive",
+    "dp-vae",
+    "dp-diffusion",
+    "dp-gan",
+)
 EPSILONS = (0.1, 1.0, 10.0)
 NO_DP = math.inf  # the row of the non-private sibling
 SIBLING = {
@@ -53,6 +61,8 @@ SIBLING = {
     "dp-copula": "copula",
     "dp-autoregressive": "autoregressive",
     "dp-vae": "vae",
+    "dp-diffusion": "diffusion",
+    "dp-gan": "gan",
 }
 QUIET = {"progress": False}  # the neural families' progress bars
 TABLES = {
