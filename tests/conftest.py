@@ -76,7 +76,11 @@ def attacks_pass_at_epsilon_one(fit) -> None:
     )
     values = {m.name: m.value for m in report.metrics if m.section == "privacy"}
     assert values["exact_copy_share"] < 0.05
-    assert values["attribute_inference_risk"] < 0.1
+    # The risk compares the attack's accuracy on 1,000 members and 1,000 outsiders
+    # (about 0.55 each), so even a copy that knows no one scatters it with a standard
+    # error near 0.05 (0.14 seen once in CI, at epsilon 1, for the true value 0): 0.2
+    # is four of them, and a copy that leaks rows scores far above it.
+    assert values["attribute_inference_risk"] < 0.2
     assert values["singling_out_risk"] < 0.1
     assert values["membership_inference_auc"] < 0.6
     assert report.ledger == model.privacy_ledger()

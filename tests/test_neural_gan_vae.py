@@ -83,9 +83,16 @@ def test_gan_conditions_natively_on_a_category(fitted, table):
     rows = gan.sample(conditions=asked, seed=3)
     assert gan.last_sample_info["how"] == "exact"
     assert (rows["group"].to_numpy() == asked["group"].to_numpy()).all()
-    mixed = gan.sample(200, seed=4, conditions={"group": "mid", "x": (0.0, 1.0)})
-    assert gan.last_sample_info["how"] == "rejection"  # two columns: the shared fallback
-    assert (mixed["group"] == "mid").all() and mixed["x"].between(0.0, 1.0).all()
+    mixed = gan.sample(200, seed=4, conditions={"group": "high", "x": (0.0, 1.0)})
+    assert (mixed["group"] == "high").all() and mixed["x"].between(0.0, 1.0).all()
+    # the category is drawn natively and only the range is left to rejection: about
+    # 200 / P(x in range), where rejection on both would need 200 / (0.1 * that)
+    assert gan.last_sample_info["how"] == "exact"
+    assert gan.last_sample_info["drawn"] < 2000
+    assert mixed["w"].mean() > 1.5
+    two = gan.sample(100, seed=4, conditions={"group": "mid", "b": (0.0, 9.0), "x": (-1.0, 1.0)})
+    assert (two["group"] == "mid").all() and two["x"].between(-1.0, 1.0).all()
+    assert two["b"].between(0.0, 9.0).all()
 
 
 def test_gan_rebalances_natively(fitted):

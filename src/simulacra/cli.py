@@ -288,7 +288,7 @@ def sample(
         written = simulacra.write_batches(tracked(), output, table=table)
     info = getattr(model, "last_sample_info", {})
     how = ""
-    if info.get("how") == "rejection":
+    if info.get("drawn", 0) > info.get("rows", 0):
         how = f" (drew {info['drawn']:,} rows to meet the conditions)"
     _say(quiet, f"wrote {written:,} synthetic rows to {output}{how}")
 

@@ -138,19 +138,33 @@ def draw_block(model: Synthesizer, plan: Plan, start: int, rows: int, rng: np.ra
     ok, decoded = _acceptable(model, plan, out, evidence)
     _remember(plan, decoded[ok])
     pending = np.flatnonzero(~ok)
+    rate = ok.mean() if rows else 1.0
     while len(pending):
         if plan.drawn > MAX_DRAWS_PER_ROW * plan.n + MIN_CANDIDATES:
             raise _too_rare(model, plan, out, start, pending)
         if plan.exact:
-            sub = evidence.take(pending)
-            fresh = _candidates(model, plan, len(pending), rng, sub)
-            good, decoded = _acceptable(model, plan, fresh, sub)
-            out.iloc[pending[good]] = fresh[good].to_numpy()
-            _remember(plan, decoded[good])
-            pending = pending[~good]
+            pending, rate = _redraw(model, plan, out, pending, rng, evidence, rate)
             continue
         pending = _reject(model, plan, out, pending, rng, evidence)
     return out
+
+
+def _redraw(model, plan: Plan, out: pd.DataFrame, pending: np.ndarray, rng, evidence, rate):
+    """Draw each pending row's conditions again, several candidates apiece when few
+    meet them (a family may meet some conditions natively and leave ranges to this
+    check), and keep each row's first good candidate; the rows still pending and the
+    rate seen."""
+    copies = int(np.clip(np.ceil(1.5 / max(rate, 1e-3)), 1, max(1, 262_144 // len(pending))))
+    rows = np.repeat(pending, copies)
+    sub = evidence.take(rows)
+    fresh = _candidates(model, plan, len(rows), rng, sub)
+    good, decoded = _acceptable(model, plan, fresh, sub)
+    per_row = good.reshape(len(pending), copies)
+    found = per_row.any(axis=1)
+    pick = np.flatnonzero(found) * copies + per_row[found].argmax(axis=1)
+    out.iloc[pending[found]] = fresh.iloc[pick].to_numpy()
+    _remember(plan, decoded.iloc[pick])
+    return pending[~found], max(float(good.mean()), 1e-3)
 
 
 def _candidates(model, plan: Plan, rows: int, rng, evidence: Evidence | None) -> pd.DataFrame:

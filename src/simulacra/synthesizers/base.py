@@ -189,10 +189,12 @@ class Synthesizer(ABC):
     def _sample_conditional(
         self, n: int, rng: np.random.Generator, evidence: Evidence
     ) -> pd.DataFrame | None:
-        """``n`` encoded rows that meet ``evidence`` exactly (row ``i`` meets row ``i``).
+        """``n`` encoded rows drawn under ``evidence`` (row ``i`` under row ``i``).
 
-        Return ``None`` when this family cannot condition exactly on this
-        evidence; the base then falls back to bounded rejection sampling.
+        Return ``None`` when this family cannot condition on this evidence; the
+        base then falls back to bounded rejection sampling. A family may meet
+        part of the evidence natively (its categories, say) and leave the rest
+        (ranges): the base checks every row and redraws the ones that miss.
         """
         return None
 

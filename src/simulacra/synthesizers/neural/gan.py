@@ -386,9 +386,11 @@ class GanSynthesizer(NeuralSynthesizer):
 
     def _asked(self, evidence: Evidence) -> dict[int, np.ndarray] | None:
         """Capped masks of the conditioned parts, the column's own first, or ``None`` when
-        the evidence is more than one discrete column (and its gap indicator)."""
-        if evidence.bounds:
-            return None
+        the evidence holds no discrete column or more than one (and its gap indicator).
+
+        Ranges are left to the base, which keeps the drawn rows that fall inside
+        them: a category drawn natively still spares rejection its share.
+        """
         index = {p.column: j for j, p in enumerate(self.codec_.category_parts)}
         discrete = set(self._cond_layout()[0])
         asked = {}
@@ -402,7 +404,7 @@ class GanSynthesizer(NeuralSynthesizer):
                 return None
             asked[j] = capped
         names = sorted((self.codec_.category_parts[j].column for j in asked), key=len)
-        if len(names) > 2 or (len(names) == 2 and names[1] != names[0] + NULL_SUFFIX):
+        if not names or len(names) > 2 or (len(names) == 2 and names[1] != names[0] + NULL_SUFFIX):
             return None
         return {index[name]: asked[index[name]] for name in names}
 
