@@ -26,6 +26,7 @@ from simulacra.transforms import (
     NumericTransform,
     PiiGenerator,
 )
+from simulacra.transforms._tail import tail_pool
 
 # When a property fails, hypothesis' pytest plugin imports libcst to suggest a patch, and
 # libcst's import raises a DeprecationWarning; with warnings as errors that turns a readable
@@ -550,3 +551,20 @@ def test_pii_unknown_locale_is_a_clear_error() -> None:
     gen = PiiGenerator("person_name", "xx_NOPE")
     with pytest.raises(InvalidDataError, match="xx_NOPE"):
         gen.generate(3, start=0, rng=np.random.default_rng(0), key=0, total=3)
+
+
+def test_open_tail_pool_takes_the_lengths_of_the_rows_it_stands_in_for() -> None:
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(12)]
+    short = [" ".join(rng.choice(words, 2, replace=False)) for _ in range(600)]
+    long = [" ".join(rng.choice(words, 5, replace=False)) for _ in range(600)]
+    values = pd.Series(short + long)
+    lengths = {}
+    for name, like in (("short", pd.Series(short)), ("long", pd.Series(long))):
+        pool = pd.Series(tail_pool(values, 5, 200, np.random.default_rng(1), like))
+        assert len(pool) == 200 and not set(pool) & set(values)
+        lengths[name] = pool.str.split().str.len()
+    # the chain's new labels run from 1 to 12 words, few of them 2 (nearly every pair
+    # is a real value); drawn as they come they average over 4 words for both pools
+    assert lengths["short"].mean() < 3.2 and (lengths["short"] <= 3).mean() > 0.8
+    assert lengths["long"].mean() > 4.6 and (lengths["long"] == 5).mean() > 0.5

@@ -67,12 +67,21 @@ def pool_size(rows: int, distinct: int) -> int:
     return int(np.clip(round(high), POOL_MIN, POOL_MAX))
 
 
-def tail_pool(values: pd.Series, min_rows: int, size: int, rng: np.random.Generator) -> list[str]:
+def tail_pool(
+    values: pd.Series,
+    min_rows: int,
+    size: int,
+    rng: np.random.Generator,
+    like: pd.Series | None = None,
+) -> list[str]:
     """Up to ``size`` new labels for ``values`` (text, no nulls), none equal to a real value.
 
     Labels are words ``min_rows`` rows hold, joined by single spaces, each
     next word drawn after the one before it as often as distinct real values
-    put it there (a label's first and last words likewise).
+    put it there (a label's first and last words likewise). The chain's
+    distinct draws run long (short ones repeat, or are real values), so the
+    pool is chosen from four times as many labels to hold each length in the share
+    of ``like`` (the rows it stands in for) where enough labels of it exist.
     """
     counts, words = _words(values)
     rows = _word_rows(counts, words)
@@ -101,12 +110,29 @@ def tail_pool(values: pd.Series, min_rows: int, size: int, rng: np.random.Genera
         for text in _joined(seqs, labels, end):
             if text.casefold() not in real:
                 found.setdefault(text, None)
-        if len(found) >= size:
+        if len(found) >= 4 * size:
             break
     pool = np.array(list(found), dtype=object)
     if len(pool) > size:
-        pool = pool[np.sort(rng.choice(len(pool), size, replace=False))]
+        weight = _length_weights(pool, like if like is not None else values)
+        pool = pool[np.sort(rng.choice(len(pool), size, replace=False, p=weight))]
     return pool.tolist()
+
+
+def _length_weights(pool: np.ndarray, like: pd.Series) -> np.ndarray:
+    """Draw weights that give the pool's word counts the shares they have in ``like``.
+
+    A length ``like`` holds that no label has passes its share to the nearest
+    lengths (a tenth per word away), so the pool still leans to it.
+    """
+    length = pd.Series(pool).str.count(" ").to_numpy() + 1
+    have = np.bincount(length)
+    target = like.str.split().str.len().value_counts(normalize=True)
+    span = np.arange(max(len(have), int(target.index.max()) + 1))
+    share = target.reindex(span, fill_value=0.0).to_numpy()
+    near = 0.1 ** np.abs(span[:, None] - span[None, :]) @ share
+    weight = near[length] / have[length]
+    return weight / weight.sum()
 
 
 class _Chain:

@@ -54,7 +54,7 @@ class CategoricalTransform(Transform):
         if min_rows and rng is not None and self.has_other_ and self._text(values):
             rare = values[codes < 0]
             size = pool_size(len(rare), rare.nunique())
-            self.tail_ = tail_pool(values.astype(str), min_rows, size, rng)
+            self.tail_ = tail_pool(values.astype(str), min_rows, size, rng, rare.astype(str))
         return self
 
     def _text(self, values: pd.Series) -> bool:
