@@ -126,11 +126,14 @@ def _row(name: str, epsilon: float, scores: list[dict], seconds: list[float]) ->
     keys = ("quality", "detection_auc", "closer_to_train", "exact_copies")
     finite = math.isfinite(epsilon)
     out = {"generator": name, "epsilon": epsilon if finite else None, "repeats": len(scores)}
+    out["scored"] = sum("detection_auc" in s for s in scores)  # the rest: quality only
     for k in keys:
-        out[k] = float(np.mean([s.get(k, np.nan) for s in scores]))
+        values = [s[k] for s in scores if k in s]
+        out[k] = float(np.mean(values)) if values else float("nan")
     out["quality_sd"] = float(np.std([s["quality"] for s in scores]))
-    gap = [s.get("gap_accuracy", s.get("gap_r2", np.nan)) for s in scores]
-    out["tstr_gap"] = float(np.mean(gap))
+    gap = [s.get("gap_accuracy", s.get("gap_r2")) for s in scores]
+    gap = [g for g in gap if g is not None]
+    out["tstr_gap"] = float(np.mean(gap)) if gap else float("nan")
     out["fit_sample_s"] = float(np.mean(seconds))
     return out
 
@@ -158,10 +161,12 @@ def markdown(results: dict[str, Any]) -> str:
                 if r["epsilon"] is None
                 else r["epsilon"]
             )
+            short = r.get("scored", r["repeats"]) < r["repeats"]  # some copies unscorable
+            mark = f" ({r['scored']} of {r['repeats']})" if short else ""
             lines.append(
                 f"| {r['generator']} | {eps} | {r['quality']:.3f} ({r['quality_sd']:.3f}) | "
-                f"{r['detection_auc']:.3f} | {r['tstr_gap']:+.1%} | {r['closer_to_train']:.3f} | "
-                f"{r['exact_copies']:.2%} | {r['fit_sample_s']:.1f} |"
+                f"{r['detection_auc']:.3f}{mark} | {r['tstr_gap']:+.1%} | "
+                f"{r['closer_to_train']:.3f} | {r['exact_copies']:.2%} | {r['fit_sample_s']:.1f} |"
             )
     return "\n".join(lines)
 
@@ -169,7 +174,10 @@ def markdown(results: dict[str, Any]) -> str:
 def svg_chart(results: dict[str, Any]) -> str:
     """Quality against epsilon (log scale), one panel per table, one line per generator."""
     width, height, pad = 360, 260, 44
-    colours = ["#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#6c4f9c", "#444444"]
+    colours = [
+        "#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#6c4f9c",
+        "#444444", "#00a6a6", "#a0522d", "#e377c2", "#7f7f7f",
+    ]  # fmt: skip
     panels = []
     for p, (key, tab) in enumerate(results["tables"].items()):
         x0 = p * (width + 20)
@@ -201,8 +209,10 @@ def svg_chart(results: dict[str, Any]) -> str:
             )
             path = " ".join(f"{px(e):.1f},{py(q):.1f}" for e, q in pts)
             colour = colours[i % len(colours)]
+            dashes = ' stroke-dasharray="5,3"' if name.startswith("sn-") else ""  # the peer
             parts.append(
-                f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>'
+                f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"'
+                f"{dashes}/>"
             )
             parts.append(
                 f'<text x="{x0 + pad + 4}" y="{pad + 14 * i}" fill="{colour}">{name}</text>'
