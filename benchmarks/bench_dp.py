@@ -173,14 +173,14 @@ def markdown(results: dict[str, Any]) -> str:
 
 def svg_chart(results: dict[str, Any]) -> str:
     """Quality against epsilon (log scale), one panel per table, one line per generator."""
-    width, height, pad = 360, 260, 44
+    width, height, pad, legend = 360, 260, 44, 130  # the legend sits right of each plot
     colours = [
         "#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#6c4f9c",
         "#444444", "#00a6a6", "#a0522d", "#e377c2", "#7f7f7f",
     ]  # fmt: skip
     panels = []
     for p, (key, tab) in enumerate(results["tables"].items()):
-        x0 = p * (width + 20)
+        x0 = p * (width + legend + 20)
         names = list(dict.fromkeys(r["generator"] for r in tab["rows"]))
         xs = np.log10([*EPSILONS, 100.0])  # "no DP" drawn at 100
 
@@ -214,11 +214,10 @@ def svg_chart(results: dict[str, Any]) -> str:
                 f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"'
                 f"{dashes}/>"
             )
-            parts.append(
-                f'<text x="{x0 + pad + 4}" y="{pad + 14 * i}" fill="{colour}">{name}</text>'
-            )
+            at = f'x="{x0 + width - pad + 12}" y="{pad + 14 * i}"'
+            parts.append(f'<text {at} fill="{colour}">{name}</text>')
         panels.append("\n".join(parts))
-    total = len(results["tables"]) * (width + 20)
+    total = len(results["tables"]) * (width + legend + 20)
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{total}" height="{height}" '
         'font-family="sans-serif" font-size="11">\n'
