@@ -163,6 +163,9 @@ def test_validation_and_early_stopping_are_off(family, fitted):
     assert model.validation == 0 and model.patience == 0
     with pytest.raises(InvalidParameterError, match="unknown parameter"):
         simulacra.create(family, validation=0.1)
+    # epsilon is the most training spends: it stops when the accountant would pass it
+    with pytest.raises(InvalidParameterError, match="'max_epsilon': did you mean 'epsilon'"):
+        simulacra.create(family, max_epsilon=1.0)
     history = model.loss_history()
     assert len(history) == 15
     assert history["validation_loss"].isna().all()

@@ -8,6 +8,7 @@ seeding, batching and persistence.
 
 from __future__ import annotations
 
+import difflib
 import math
 import numbers
 from abc import ABC, abstractmethod
@@ -109,8 +110,14 @@ class Synthesizer(ABC):
         declared = {p.name for p in self.all_params()}
         unknown = sorted(set(params) - declared)
         if unknown:
+            near = [difflib.get_close_matches(name, declared, n=1) for name in unknown]
+            hint = "".join(
+                f" ({name!r}: did you mean {match[0]!r}?)"
+                for name, match in zip(unknown, near, strict=True)
+                if match
+            )
             raise InvalidParameterError(
-                f"{self.name}: unknown parameter(s) {unknown}; known: {sorted(declared)}"
+                f"{self.name}: unknown parameter(s) {unknown}{hint}; known: {sorted(declared)}"
             )
         for p in self.all_params():
             setattr(self, p.name, params.get(p.name, p.default))
