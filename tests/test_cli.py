@@ -23,10 +23,23 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([EXE, *args], cwd=cwd, capture_output=True, text=True, env=env)
 
 
-def test_demo_writes_its_files(tmp_path):
-    result = run("demo", cwd=tmp_path)
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> tuple[subprocess.CompletedProcess[str], Path]:
+    """One run of ``simulacra demo`` for the module (about 12 s): its result and folder."""
+    where = tmp_path_factory.mktemp("demo")
+    return run("demo", cwd=where), where / "simulacra-demo"
+
+
+def _with_demo(demo, tmp_path: Path) -> None:
+    """A copy of the demo's files in ``tmp_path``, where a test may change them."""
+    result, folder = demo
     assert result.returncode == 0, result.stderr
-    folder = tmp_path / "simulacra-demo"
+    shutil.copytree(folder, tmp_path / "simulacra-demo")
+
+
+def test_demo_writes_its_files(demo):
+    result, folder = demo
+    assert result.returncode == 0, result.stderr
     assert {p.name for p in folder.iterdir()} == {
         "customers.csv",
         "customers.meta.json",
@@ -49,8 +62,8 @@ def test_demo_writes_its_files(tmp_path):
     assert page.startswith("<!DOCTYPE html>") and 'id="summary"' in page
 
 
-def test_evaluate_gates_on_a_bar(tmp_path):
-    run("demo", "-q", cwd=tmp_path)
+def test_evaluate_gates_on_a_bar(tmp_path, demo):
+    _with_demo(demo, tmp_path)
     args = ["evaluate", "--real", "simulacra-demo/customers.csv"]
     args += ["--synthetic", "simulacra-demo/synthetic.csv", "--json", "r.json"]
     passed = run(*args, "--fail-under", "fidelity=0.9", cwd=tmp_path)
@@ -86,8 +99,8 @@ def test_evaluate_gates_on_a_bar(tmp_path):
     assert unknown.returncode == 1 and "unknown section" in unknown.stderr
 
 
-def test_evaluate_fairness_html_and_mismatch(tmp_path):
-    run("demo", "-q", cwd=tmp_path)
+def test_evaluate_fairness_html_and_mismatch(tmp_path, demo):
+    _with_demo(demo, tmp_path)
     synth = pd.read_csv(tmp_path / "simulacra-demo" / "synthetic.csv")
     synth.drop(columns=["orders"]).to_csv(tmp_path / "fewer.csv", index=False)
     args = ["evaluate", "--real", "simulacra-demo/customers.csv", "--synthetic"]

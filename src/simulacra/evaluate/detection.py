@@ -13,9 +13,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.inspection import permutation_importance
-from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test_split
 
 from simulacra.evaluate._matrix import model_matrix
 from simulacra.evaluate.report import Metric
@@ -28,6 +25,9 @@ TOP_COLUMNS = 5
 
 
 def _auc(x: pd.DataFrame, y: np.ndarray, categorical: np.ndarray, seed: int, folds: int) -> float:
+    from sklearn.ensemble import HistGradientBoostingClassifier  # scikit-learn: on first use
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
     model = HistGradientBoostingClassifier(
         max_iter=100, categorical_features=categorical, random_state=seed
     )
@@ -41,6 +41,10 @@ def _telling_columns(
     x: pd.DataFrame, y: np.ndarray, categorical: np.ndarray, seed: int
 ) -> list[tuple[str, float]]:
     """The columns whose shuffling costs a classifier fitted on 70% the most AUC on the rest."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.inspection import permutation_importance
+    from sklearn.model_selection import train_test_split
+
     fit_x, test_x, fit_y, test_y = train_test_split(
         x, y, test_size=0.3, stratify=y, random_state=seed
     )

@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
-from sklearn.neighbors import NearestNeighbors
 
 from simulacra.evaluate.fidelity import as_labels, as_number
 from simulacra.evaluate.report import Metric
@@ -84,6 +82,8 @@ def _nearest(reference: np.ndarray, queries: np.ndarray, k: int = 1) -> np.ndarr
 
 
 def _neighbours(reference: np.ndarray, queries: np.ndarray, k: int = 1) -> tuple[np.ndarray, ...]:
+    from sklearn.neighbors import NearestNeighbors  # scikit-learn: on first use
+
     index = NearestNeighbors(n_neighbors=k, metric="manhattan").fit(reference)
     return index.kneighbors(queries)
 
@@ -158,6 +158,8 @@ def privacy_metrics(
         insiders = _nearest(synthetic, members)[:, 0]
         outsiders = _nearest(synthetic, holdout)[:, 0]
         truth = np.r_[np.ones(len(insiders)), np.zeros(len(outsiders))]
+        from sklearn.metrics import roc_auc_score
+
         auc = float(roc_auc_score(truth, -np.r_[insiders, outsiders]))
         metrics += [
             Metric(

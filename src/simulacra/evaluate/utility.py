@@ -16,10 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
-from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-from sklearn.inspection import permutation_importance
-from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
 
 from simulacra.evaluate._matrix import model_matrix
 from simulacra.evaluate.report import Metric
@@ -74,6 +70,8 @@ def utility_metrics(
         )
         predicted[name] = model.predict(xs[2])
     (trtr, imp_real), (tstr, imp_synth) = results["trtr"], results["tstr"]
+    from scipy.stats import spearmanr  # scipy.stats and scikit-learn: on first use
+
     agreement = float(spearmanr(imp_real, imp_synth).statistic) if len(features) > 1 else 1.0
     label = {"roc_auc": "ROC AUC", "accuracy": "accuracy", "r2": "R²"}[measure]
     names = (target,)
@@ -124,11 +122,15 @@ def _targets(frames: list[pd.DataFrame], target: str, classify: bool, meta: Meta
 
 
 def _model(classify: bool, categorical: np.ndarray, seed: int):
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
     cls = HistGradientBoostingClassifier if classify else HistGradientBoostingRegressor
     return cls(max_iter=100, categorical_features=categorical, random_state=seed)
 
 
 def _score(model, x: pd.DataFrame, y: np.ndarray, measure: str) -> float:
+    from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
+
     if measure == "r2":
         return float(r2_score(y, model.predict(x)))
     if measure == "accuracy":
@@ -141,6 +143,8 @@ def _score(model, x: pd.DataFrame, y: np.ndarray, measure: str) -> float:
 
 
 def _importance(model, x: pd.DataFrame, y: np.ndarray, measure: str, seed: int) -> np.ndarray:
+    from sklearn.inspection import permutation_importance
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = permutation_importance(

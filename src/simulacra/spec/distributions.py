@@ -23,11 +23,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 __all__ = ["DISTRIBUTIONS", "Dist", "Family", "make", "problems", "truncate"]
 
 _TAIL = 1e-12  # discrete supports are cut where less than this probability is left
+
+
+def _stats():
+    """scipy.stats, imported on first use (it adds most of a second to ``import simulacra``)."""
+    from scipy import stats
+
+    return stats
 
 
 class Dist:
@@ -243,7 +250,7 @@ def _histogram(**p: Any) -> str | None:
 
 def _gamma(mean: float, sd: float) -> Dist:
     shape, scale = (mean / sd) ** 2, sd**2 / mean
-    return _Scipy(stats.gamma(shape, scale=scale), lambda r, n: r.gamma(shape, scale, n))
+    return _Scipy(_stats().gamma(shape, scale=scale), lambda r, n: r.gamma(shape, scale, n))
 
 
 _FAMILIES = [
@@ -266,7 +273,7 @@ _FAMILIES = [
         "exponential",
         ("mean",),
         "waiting times",
-        lambda mean: _Scipy(stats.expon(scale=mean), lambda r, n: r.exponential(mean, n)),
+        lambda mean: _Scipy(_stats().expon(scale=mean), lambda r, n: r.exponential(mean, n)),
         _positive("mean"),
     ),
     Family("gamma", ("mean", "sd"), "skewed positive values", _gamma, _positive("mean", "sd")),
@@ -274,7 +281,7 @@ _FAMILIES = [
         "beta",
         ("a", "b"),
         "shares in [0, 1]",
-        lambda a, b: _Scipy(stats.beta(a, b), lambda r, n: r.beta(a, b, n)),
+        lambda a, b: _Scipy(_stats().beta(a, b), lambda r, n: r.beta(a, b, n)),
         _positive("a", "b"),
     ),
     Family(
@@ -282,7 +289,7 @@ _FAMILIES = [
         ("low", "mode", "high"),
         "low, most likely, high",
         lambda low, mode, high: _Scipy(
-            stats.triang((mode - low) / (high - low), loc=low, scale=high - low),
+            _stats().triang((mode - low) / (high - low), loc=low, scale=high - low),
             lambda r, n: r.triangular(low, mode, high, n),
         ),
         _triangle,
@@ -298,7 +305,7 @@ _FAMILIES = [
         "poisson",
         ("mean",),
         "counts of events",
-        lambda mean: _Counts(stats.poisson(mean), lambda r, n: r.poisson(mean, n)),
+        lambda mean: _Counts(_stats().poisson(mean), lambda r, n: r.poisson(mean, n)),
         _positive("mean"),
         discrete=True,
     ),
@@ -306,7 +313,7 @@ _FAMILIES = [
         "binomial",
         ("n", "p"),
         "successes in n trials",
-        lambda n, p: _Counts(stats.binom(int(n), p), lambda r, k: r.binomial(int(n), p, k)),
+        lambda n, p: _Counts(_stats().binom(int(n), p), lambda r, k: r.binomial(int(n), p, k)),
         _binomial,
         discrete=True,
     ),
@@ -314,7 +321,7 @@ _FAMILIES = [
         "geometric",
         ("p",),
         "trials up to the first success (1, 2, ...)",
-        lambda p: _Counts(stats.geom(p), lambda r, n: r.geometric(p, n)),
+        lambda p: _Counts(_stats().geom(p), lambda r, n: r.geometric(p, n)),
         _probability,
         discrete=True,
     ),
