@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 MAX_DRAWS_PER_ROW = 100  # rejection gives up after this many drawn rows per row asked for
 MIN_CANDIDATES = 1_000
+MAX_CANDIDATES = 262_144  # rows drawn at once when filling the rows still pending
 SHARE_ROWS = 20_000  # rows drawn to read the model's category shares for rebalancing
 
 
@@ -154,7 +155,7 @@ def _redraw(model, plan: Plan, out: pd.DataFrame, pending: np.ndarray, rng, evid
     meet them (a family may meet some conditions natively and leave ranges to this
     check), and keep each row's first good candidate; the rows still pending and the
     rate seen."""
-    copies = int(np.clip(np.ceil(1.5 / max(rate, 1e-3)), 1, max(1, 262_144 // len(pending))))
+    copies = int(np.clip(np.ceil(1.5 / max(rate, 1e-3)), 1, max(1, MAX_CANDIDATES // len(pending))))
     rows = np.repeat(pending, copies)
     sub = evidence.take(rows)
     fresh = _candidates(model, plan, len(rows), rng, sub)
@@ -164,7 +165,7 @@ def _redraw(model, plan: Plan, out: pd.DataFrame, pending: np.ndarray, rng, evid
     pick = np.flatnonzero(found) * copies + per_row[found].argmax(axis=1)
     out.iloc[pending[found]] = fresh.iloc[pick].to_numpy()
     _remember(plan, decoded.iloc[pick])
-    return pending[~found], max(float(good.mean()), 1e-3)
+    return pending[~found], float(good.mean())
 
 
 def _candidates(model, plan: Plan, rows: int, rng, evidence: Evidence | None) -> pd.DataFrame:
@@ -198,7 +199,7 @@ def _remember(plan: Plan, decoded: pd.DataFrame) -> None:
 def _reject(model, plan: Plan, out: pd.DataFrame, pending: np.ndarray, rng, evidence) -> np.ndarray:
     """Fill pending rows from unconditional draws that meet each row's conditions."""
     rate = len(out) / max(plan.drawn, 1)
-    size = int(np.clip(len(pending) / max(rate, 0.01) * 1.2, MIN_CANDIDATES, 262_144))
+    size = int(np.clip(len(pending) / max(rate, 0.01) * 1.2, MIN_CANDIDATES, MAX_CANDIDATES))
     plan.drawn += size
     fresh = model._sample(size, rng)
     decoded = to_source(model, fresh, learned_only=True)
