@@ -246,3 +246,44 @@ def test_gaps_are_outcomes_that_depend_on_other_columns():
     assert abs(out["age"].isna().mean() - 0.05) < 0.01
     known = out.dropna()
     assert (known["age"] >= 16).mean() > 0.97 and known["hours"].between(0, 60).all()
+
+
+def _carats(n: int, seed: int) -> pd.DataFrame:
+    """Weights in steps of 0.01 heaped on round values, a price that follows, and a few odd ones."""
+    rng = np.random.default_rng(seed)
+    carat = np.round(rng.gamma(4.0, 0.2, n), 2)
+    heaped = rng.random(n) < 0.3
+    carat[heaped] = np.round(carat[heaped] * 2) / 2  # 0.5, 1.0, 1.5 ... as jewellers round
+    carat = np.maximum(carat, 0.2)
+    carat[:2] = [0.203, 0.777]  # each seen once: never to be reproduced
+    price = np.exp(8 + 1.5 * np.log(carat) + rng.normal(scale=0.2, size=n))
+    return pd.DataFrame({"carat": carat, "price": price})
+
+
+def test_lattice_columns_keep_their_common_values_and_shares():
+    data = _carats(20_000, seed=21)
+    model = simulacra.create("bayesnet", seed=0).fit(data)
+    assert "carat" in model.lattices_ and "price" not in model.lattices_
+    out = model.sample(40_000)
+    assert not out["carat"].isin([0.203, 0.777]).any()
+    assert np.allclose(out["carat"] * 100, np.round(out["carat"] * 100))
+    real = data["carat"].value_counts(normalize=True)
+    synth = out["carat"].value_counts(normalize=True).reindex(real.index, fill_value=0)
+    assert (synth - real).abs().sum() / 2 < 0.05  # total variation distance over 0.01 steps
+    assert abs((out["carat"] == 1.0).mean() - (data["carat"] == 1.0).mean()) < 0.01  # a heap
+
+
+def test_a_range_on_a_lattice_column_draws_its_values_in_their_shares():
+    data = _carats(20_000, seed=22)
+    model = simulacra.create("bayesnet", seed=0).fit(data)
+    n = 20_000
+    out = _conditional(model, n, seed=3, bounds={"carat": (np.full(n, 0.95), np.full(n, 1.05))})
+    assert out["carat"].between(0.95, 1.05).all()
+    real = data.loc[data["carat"].between(0.95, 1.05), "carat"].value_counts(normalize=True)
+    synth = out["carat"].value_counts(normalize=True)
+    assert set(synth.index) <= set(real.index)
+    assert abs(synth.get(1.0, 0.0) - real[1.0]) < 0.03
+    pinned = _conditional(
+        model, 100, seed=4, bounds={"carat": (np.full(100, 0.5), np.full(100, 0.5))}
+    )
+    assert (pinned["carat"] == 0.5).all()

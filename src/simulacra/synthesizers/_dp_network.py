@@ -68,6 +68,7 @@ class DPNetworkSynthesizer(DifferentiallyPrivate, BayesianNetworkSynthesizer):
             grid = np.column_stack([cut[:-1], cut[1:]])
             self.grids_[name] = np.vstack([grid, grid[:1]])  # a stand-in row for "missing"
         self.merges_ = {}
+        self.lattices_ = {}  # the data's common values would not be private
         return codes
 
     def _prepare(self, encoded: EncodedTable) -> np.ndarray:

@@ -25,6 +25,7 @@ from simulacra.synthesizers._bn_structure import (
     parent_index,
     topological_order,
 )
+from simulacra.synthesizers._lattice import draw_lattice, lattice_mass, lattice_shares
 from simulacra.synthesizers._marginals import MIN_ROWS_PER_POINT
 from simulacra.synthesizers.base import Param, Synthesizer
 
@@ -48,15 +49,20 @@ class BayesianNetworkSynthesizer(Synthesizer):
     and explain, the other columns (its ``#null`` indicator is not a node).
 
     Sampling is ancestral; a number is drawn inside its bin from that bin's
-    quantile grid. Conditional sampling is exact: bucket elimination over
-    the conditions, then a draw from the posterior.
+    quantile grid, or, for a column whose rows mostly repeat common values
+    (carats in steps of 0.01, whole-unit scores), from the bin's shares of
+    those values, so that no draw falls between them. Conditional sampling
+    is exact: bucket elimination over the conditions, then a draw from the
+    posterior.
 
     Learned state: ``nodes_`` (the columns that are nodes), ``cards_``
     (codes per node, "missing" last where a column has gaps), ``parents_``
     (node indices), ``merged_`` (per parent, the merge level used or -1),
     ``cpts_`` (one ``(parent configurations, codes)`` table per node),
-    ``grids_`` (per numeric column, a quantile grid per bin) and
-    ``merges_`` (per numeric column, its bins' merged codes per level).
+    ``grids_`` (per numeric column, a quantile grid per bin),
+    ``lattices_`` (per lattice column, its common values and their shares
+    per bin) and ``merges_`` (per numeric column, its bins' merged codes per
+    level).
 
     >>> import simulacra
     >>> rng = np.random.default_rng(0)
@@ -147,6 +153,7 @@ class BayesianNetworkSynthesizer(Synthesizer):
         self.cards_: list[int] = []
         self.grids_: dict[str, np.ndarray] = {}
         self.merges_: dict[str, np.ndarray] = {}
+        self.lattices_: dict[str, dict] = {}
         kinds = {c.name: c for c in encoded.columns}
         for j, name in enumerate(self.nodes_):
             col, values = kinds[name], encoded.data[name].to_numpy()
@@ -160,6 +167,9 @@ class BayesianNetworkSynthesizer(Synthesizer):
                 code, grid = discretize(values[present].astype(np.float64), self.bins)
                 codes[j][present] = code
                 card = len(grid)
+                on_lattice = lattice_shares(values[present].astype(np.float64), code, card)
+                if on_lattice is not None:
+                    self.lattices_[name] = on_lattice
                 levels = merge_levels(np.bincount(code, minlength=card), self.parent_bins)
                 if gaps:  # the missing code: a stand-in grid row, its own merged group
                     grid = np.vstack([grid, grid[:1]])
@@ -236,7 +246,7 @@ class BayesianNetworkSynthesizer(Synthesizer):
             value = masks[name][first].astype(np.float64) if name in masks else None
             if name in bounds:
                 low, high = bounds[name]
-                value = bin_likelihood(self._observed_grid(name), low[first], high[first])
+                value = self._bin_likelihood(name, low[first], high[first])
             gap = masks.get(name + NULL_SUFFIX)
             if gap is not None and self._has_gaps(v):
                 value = np.ones((len(first), self.cards_[v] - 1)) if value is None else value
@@ -254,6 +264,15 @@ class BayesianNetworkSynthesizer(Synthesizer):
     def _has_gaps(self, v: int) -> bool:
         """Whether node ``v`` is a column with gaps, its last code standing for "missing"."""
         return self.nodes_[v] + NULL_SUFFIX in {c.name for c in self.columns_}
+
+    def _bin_likelihood(self, name: str, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        """``(patterns, bins)``: each observed bin's share of mass inside ``[low, high]``."""
+        grids = self._observed_grid(name)
+        mass = bin_likelihood(grids, low, high)
+        if name in self.lattices_:  # only the values it can draw count; a pinned one as above
+            ranged = low != high
+            mass[ranged] = lattice_mass(self.lattices_[name], len(grids), low[ranged], high[ranged])
+        return mass
 
     def _observed_grid(self, name: str) -> np.ndarray:
         """Numeric column ``name``'s bin grids, without the stand-in row of its missing code."""
@@ -277,6 +296,10 @@ class BayesianNetworkSynthesizer(Synthesizer):
                 code = np.where(missing, 0, code)
             if name not in self.grids_:
                 out[name] = code
+                continue
+            if name in self.lattices_:
+                shares = self.lattices_[name]
+                out[name] = draw_lattice(shares, code, rng, bounds.get(name), self.name, name)
                 continue
             grids, u = self.grids_[name], rng.random(n)
             if name in bounds:

@@ -27,11 +27,17 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from simulacra.conditions import Evidence
 from simulacra.errors import InvalidParameterError
 from simulacra.processor import NULL_SUFFIX, EncodedColumn, EncodedTable
+from simulacra.synthesizers._lattice import (
+    draw_lattice,
+    entry_groups,
+    group_shares,
+    impossible,
+    lattice_shares,
+)
 from simulacra.synthesizers._marginals import MAX_GRID, MIN_ROWS_PER_POINT
 from simulacra.synthesizers.base import Param, Synthesizer
 
 MAX_LEAF_POINTS = 32  # values kept per leaf; larger leaves keep this many quantiles
-LATTICE_SHARE = 0.9  # a column is a lattice when this share of rows holds common values
 SPIKE_SHARE = 0.01  # a value this share of rows holds is drawn as itself, never smoothed
 ROUND_STEPS = (5.0, 2.0, 1.0)  # round numbers: multiples of 5, 2 or 1 times a power of ten
 ROUND_DIGITS = 9  # powers of ten tried below the largest value's
@@ -186,17 +192,18 @@ def _fit_node(
         leaves = node["leaf_of"][_apply(node, x)]
         n_leaves = int(node["leaf_of"].max()) + 1
     if col.kind == "discrete":
-        node.update(_leaf_shares(leaves, y.astype(np.int64), n_leaves, col.cardinality))
+        node.update(group_shares(leaves, y.astype(np.int64), n_leaves, col.cardinality))
         return node
     y = y.astype(np.float64)
-    node["lattice"] = lattice = _lattice(y)
-    if len(lattice):  # drawn as the leaf's own values, like categories
-        node.update(_leaf_shares(leaves, _snap_codes(y, lattice), n_leaves, len(lattice)))
+    on_lattice = lattice_shares(y, leaves, n_leaves)
+    node["lattice"] = np.zeros(0)
+    if on_lattice is not None:  # drawn as the leaf's own values, like categories
+        node.update(on_lattice)
         return node
     node["spikes"] = spikes = _spikes(y)
     if len(spikes):  # a code per spike, the last for "any other value"
         code = _spike_codes(y, spikes)
-        node.update(_leaf_shares(leaves, code, n_leaves, len(spikes) + 1))
+        node.update(group_shares(leaves, code, n_leaves, len(spikes) + 1))
         smooth = code == len(spikes)
         leaves, y = leaves[smooth], y[smooth]
     node.update(_leaf_values(leaves, y, n_leaves, cap))
@@ -266,17 +273,6 @@ def _apply(node: dict[str, Any], x: np.ndarray) -> np.ndarray:
         at[active] = nxt
         active = active[left[nxt] != -1]
     return at
-
-
-def _leaf_shares(leaves: np.ndarray, y: np.ndarray, n_leaves: int, k: int | None) -> dict:
-    """Class shares per leaf, stored sparsely as one cumulative array offset by leaf number."""
-    k = int(k or (y.max() + 1))
-    keys, counts = np.unique(leaves * k + y, return_counts=True)
-    leaf = keys // k
-    totals = np.bincount(leaf, weights=counts, minlength=n_leaves)
-    before = np.cumsum(totals) - totals
-    within = (np.cumsum(counts) - before[leaf]) / totals[leaf]
-    return {"codes": (keys % k).astype(np.int64), "cum": leaf + within, "k": k}
 
 
 def _leaf_values(leaves: np.ndarray, y: np.ndarray, n_leaves: int, cap: int) -> dict:
@@ -351,7 +347,7 @@ def _draw_code(
         return node["codes"][np.minimum(pick, len(cum) - 1)]
     # shares restricted to the allowed codes: rebuild each leaf's shares for these rows
     k = node["k"]
-    leaf_of_entry = _entry_leaves(cum)
+    leaf_of_entry = entry_groups(cum)
     previous = np.concatenate([[-1.0], cum[:-1]])
     same_leaf = np.concatenate([[False], leaf_of_entry[1:] == leaf_of_entry[:-1]])
     share = cum - np.where(same_leaf, previous, leaf_of_entry)
@@ -374,7 +370,7 @@ def _draw_number(
     name: str,
 ) -> np.ndarray:
     if len(node["lattice"]):
-        return _draw_lattice(node, leaves, rng, bounds, name)
+        return draw_lattice(node, leaves, rng, bounds, "cart", name)
     spikes = node.get("spikes", ())
     if not len(spikes):
         return _draw_smooth(node, leaves, rng, smoothing, bounds, name)
@@ -466,7 +462,7 @@ def _rounding(values: np.ndarray) -> dict[str, np.ndarray]:
         return empty
     kept, code = np.unique(step_of, return_inverse=True)
     magnitude, low = _magnitudes(values)
-    shares = _leaf_shares(magnitude - low, code.ravel(), int(magnitude.max() - low) + 1, len(kept))
+    shares = group_shares(magnitude - low, code.ravel(), int(magnitude.max() - low) + 1, len(kept))
     return {
         "round_steps": kept,
         "round_low": np.array([low, top]),
@@ -497,37 +493,6 @@ def _round_as_learned(node: dict, values: np.ndarray, rng: np.random.Generator) 
     return np.where(step > 0, np.rint(values / safe) * safe, values)
 
 
-def _draw_lattice(
-    node: dict,
-    leaves: np.ndarray,
-    rng: np.random.Generator,
-    bounds: tuple[np.ndarray, np.ndarray] | None,
-    name: str,
-) -> np.ndarray:
-    """A lattice column's values drawn from each leaf's shares, within ``bounds`` if given."""
-    lattice, cum, k = node["lattice"], node["cum"], node["k"]
-    u = rng.random(len(leaves))
-    if bounds is None:
-        start, end = leaves.astype(np.float64), leaves + 1.0
-    else:
-        low, high = bounds
-        keys = _entry_leaves(cum) * k + node["codes"]
-        first = leaves * k + np.searchsorted(lattice, low, side="left")
-        last = leaves * k + np.searchsorted(lattice, high, side="right") - 1
-        i0 = np.searchsorted(keys, first, side="left")
-        i1 = np.searchsorted(keys, last, side="right")
-        inside = i1 > i0
-        start = np.where((i0 > 0) & inside, cum[np.maximum(i0 - 1, 0)], 0.0)
-        start = np.maximum(start, leaves)
-        end = np.where(inside, cum[np.maximum(i1 - 1, 0)], start)
-        pinned = low == high
-        if (~inside & ~pinned).any():
-            raise _impossible(name)
-    pick = np.searchsorted(cum, start + u * (end - start), side="right")
-    out = lattice[node["codes"][np.minimum(pick, len(cum) - 1)]]
-    return out if bounds is None else np.where(low == high, low, out)
-
-
 def _last(values: np.ndarray, offsets: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Each row's leaf's largest value (its first where the leaf holds none)."""
     return values[np.clip(offsets + points - 1, 0, max(len(values) - 1, 0))]
@@ -545,36 +510,6 @@ def _spike_codes(values: np.ndarray, spikes: np.ndarray) -> np.ndarray:
     return np.where(spikes[at] == values, at, len(spikes)).astype(np.int64)
 
 
-def _lattice(values: np.ndarray) -> np.ndarray:
-    """The common values of a column whose rows mostly repeat a few values, else empty.
-
-    Such a column (sizes in steps of 0.5, scores, amounts in whole units) is
-    drawn from its leaves' shares of these values, so that no draw shows an
-    in-between value the data never has. Values seen fewer than
-    ``MIN_ROWS_PER_POINT`` times are left out (rows holding them count for the
-    nearest common value), so that a rare real value is never reproduced.
-    """
-    uniques, counts = np.unique(values, return_counts=True)
-    common = counts >= MIN_ROWS_PER_POINT
-    if counts[common].sum() < LATTICE_SHARE * len(values):
-        return np.zeros(0)
-    common[[0, -1]] = True  # the column's range, which its metadata shows anyway
-    return uniques[common]
-
-
-def _snap_codes(values: np.ndarray, lattice: np.ndarray) -> np.ndarray:
-    """The index of the nearest lattice value for each value."""
-    right = np.clip(np.searchsorted(lattice, values), 0, len(lattice) - 1)
-    left = np.maximum(right - 1, 0)
-    nearer_left = np.abs(values - lattice[left]) <= np.abs(lattice[right] - values)
-    return np.where(nearer_left, left, right).astype(np.int64)
-
-
-def _entry_leaves(cum: np.ndarray) -> np.ndarray:
-    """Each entry's leaf in a leaf-offset cumulative array (leaf L's entries: (L, L + 1])."""
-    return np.ceil(cum).astype(np.int64) - 1
-
-
 def _pinned(evidence: Evidence, name: str) -> bool:
     if name in evidence.allowed:
         return bool((evidence.allowed[name].sum(axis=1) == 1).all())
@@ -583,7 +518,4 @@ def _pinned(evidence: Evidence, name: str) -> bool:
 
 
 def _impossible(name: str) -> InvalidParameterError:
-    return InvalidParameterError(
-        f"cart: the condition on {name!r} has no chance under this model for some rows; "
-        "loosen the condition"
-    )
+    return impossible("cart", name)
