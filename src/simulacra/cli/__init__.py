@@ -1,0 +1,58 @@
+"""The ``simulacra`` command line: a thin shell over the Python API.
+
+Data goes to files or stdout, messages to stderr. Exit codes: 0 done, 1 an
+error in the input or the run (one readable paragraph, no traceback), 2 a
+usage error.
+
+The commands live by job: ``model`` (list, fit, sample), ``evaluation`` (evaluate,
+demo), ``anonymization`` (anonymize), ``generation`` (generate, simulate), and a
+module per sub-app (``metadata``, ``db``, ``budget``, ``spec``); ``_common`` holds
+what they share. Heavy imports stay inside the commands, so ``--help`` and
+``list`` start fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.text import Text
+
+from simulacra.cli import budget, db, metadata, spec
+from simulacra.cli._common import err
+from simulacra.cli.anonymization import anonymize
+from simulacra.cli.evaluation import demo, evaluate
+from simulacra.cli.generation import generate_from_spec, simulate
+from simulacra.cli.model import fit, list_families, sample
+from simulacra.errors import SimulacraError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="simulacra",
+    help="Make synthetic data that keeps the shape of real data without anyone's record in it.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("list")(list_families)
+app.command()(fit)
+app.command()(sample)
+app.command()(evaluate)
+app.command()(demo)
+app.command()(anonymize)
+app.command("generate")(generate_from_spec)
+app.command("simulate")(simulate)
+app.add_typer(metadata.app, name="metadata")
+app.add_typer(db.app, name="db")
+app.add_typer(budget.app, name="budget")
+app.add_typer(spec.app, name="spec")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: user errors become one paragraph on stderr and exit 1."""
+    try:
+        app(args=argv)
+    except SimulacraError as exc:
+        err.print(Text.assemble(("error: ", "bold red"), str(exc)), soft_wrap=True)
+        sys.exit(1)
