@@ -69,6 +69,7 @@ class DPNetworkSynthesizer(DifferentiallyPrivate, BayesianNetworkSynthesizer):
             self.grids_[name] = np.vstack([grid, grid[:1]])  # a stand-in row for "missing"
         self.merges_ = {}
         self.lattices_ = {}  # the data's common values would not be private
+        self.followers_ = {}  # nor would curves through their means
         return codes
 
     def _prepare(self, encoded: EncodedTable) -> np.ndarray:

@@ -25,6 +25,13 @@ from simulacra.synthesizers._bn_structure import (
     parent_index,
     topological_order,
 )
+from simulacra.synthesizers._followers import (
+    anchor_bounds,
+    fit_follower,
+    plan_followers,
+    rebuild,
+    residuals,
+)
 from simulacra.synthesizers._lattice import draw_lattice, lattice_mass, lattice_shares
 from simulacra.synthesizers._marginals import MIN_ROWS_PER_POINT
 from simulacra.synthesizers.base import Param, Synthesizer
@@ -47,6 +54,13 @@ class BayesianNetworkSynthesizer(Synthesizer):
     are counts plus a small Dirichlet prior. A column with gaps has one more
     code, "missing", so a gap is an outcome of its own that may depend on,
     and explain, the other columns (its ``#null`` indicator is not a node).
+    A number that closely follows another (rank correlation above ``follow``:
+    a diamond's length and width, a loan and its instalment) is learned as
+    its residual from a monotone curve of that other, its anchor, so the pair
+    keeps its relation inside their bins; an exact function of its anchor
+    (``wage`` of ``logwage``) comes back exact. A range on a follower becomes
+    the range its anchor must keep, and the rows that still miss are drawn
+    again.
 
     Sampling is ancestral; a number is drawn inside its bin from that bin's
     quantile grid, or, for a column whose rows mostly repeat common values
@@ -61,8 +75,8 @@ class BayesianNetworkSynthesizer(Synthesizer):
     ``cpts_`` (one ``(parent configurations, codes)`` table per node),
     ``grids_`` (per numeric column, a quantile grid per bin),
     ``lattices_`` (per lattice column, its common values and their shares
-    per bin) and ``merges_`` (per numeric column, its bins' merged codes per
-    level).
+    per bin), ``merges_`` (per numeric column, its bins' merged codes per
+    level) and ``followers_`` (per follower, its anchor and curve).
 
     >>> import simulacra
     >>> rng = np.random.default_rng(0)
@@ -107,6 +121,15 @@ class BayesianNetworkSynthesizer(Synthesizer):
             high=1000,
         ),
         Param(
+            "follow",
+            float,
+            0.9,
+            "Rank correlation above which a number is learned as its residual from a curve of "
+            "another it follows (x and y of a diamond, a loan and its instalment); 1: never.",
+            low=0.0,
+            high=1.0,
+        ),
+        Param(
             "alpha",
             float,
             1.0,
@@ -118,6 +141,7 @@ class BayesianNetworkSynthesizer(Synthesizer):
 
     def _fit(self, encoded: EncodedTable, rng: np.random.Generator) -> None:
         self.nodes_ = _nodes(encoded.columns)
+        encoded = self._learn_followers(encoded, rng)
         codes = self._bin(encoded)
         rows, d = codes.shape[1], len(codes)
         # parent views: each node as it is (view j), then each merged level of a number
@@ -142,6 +166,30 @@ class BayesianNetworkSynthesizer(Synthesizer):
             q = math.prod(view_cards[w] for w in pa)
             counts = family_counts(codes[c], self.cards_[c], index, q)
             self.cpts_.append(cpt_from_counts(counts, self.alpha))
+
+    def _learn_followers(self, encoded: EncodedTable, rng: np.random.Generator) -> EncodedTable:
+        """Sets ``followers_``; the table with each follower replaced by its residuals.
+
+        Candidates are numbers without gaps and with more distinct values than bins.
+        """
+        data = encoded.data
+        numbers = [
+            c.name
+            for c in encoded.columns
+            if c.kind != "discrete"
+            and encoded.filled(c.name) is None
+            and data[c.name].nunique() > self.bins
+        ]
+        plan = plan_followers(data[numbers], self.follow, rng)
+        self.followers_: dict[str, dict] = {}
+        if not plan:
+            return encoded
+        data = data.copy()
+        for name, anchor in plan.items():
+            x, y = data[anchor].to_numpy(np.float64), data[name].to_numpy(np.float64)
+            self.followers_[name] = state = fit_follower(x, y, anchor)
+            data[name] = residuals(state, x, y)
+        return EncodedTable(data, encoded.columns)
 
     def _bin(self, encoded: EncodedTable) -> np.ndarray:
         """Codes ``(nodes, rows)``; sets ``cards_``, the bins' ``grids_`` and ``merges_``.
@@ -223,6 +271,7 @@ class BayesianNetworkSynthesizer(Synthesizer):
                 f"conditions name {wrong}, which are not encoded columns of this model of that "
                 f"kind; its columns are {list(kinds)}"
             )
+        evidence, pinned = self._through_anchors(evidence)
         masks = {k: np.asarray(m, dtype=bool) for k, m in evidence.allowed.items()}
         masks = {k: m for k, m in masks.items() if not m.all()}
         bounds = {}
@@ -232,7 +281,7 @@ class BayesianNetworkSynthesizer(Synthesizer):
             if np.isfinite(low).any() or np.isfinite(high).any() or (low > high).any():
                 bounds[k] = (low, high)
         if not masks and not bounds:
-            return self._sample(n, rng)
+            return _pin(self._sample(n, rng), pinned)
         parts = [np.packbits(m, axis=1) for m in masks.values()]
         parts += [np.column_stack(b).view(np.uint8) for b in bounds.values()]
         key = np.ascontiguousarray(np.concatenate(parts, axis=1))
@@ -259,7 +308,35 @@ class BayesianNetworkSynthesizer(Synthesizer):
         codes = sample_given(self._network(), n, rng, likelihood, pattern.ravel(), names)
         if codes is None:
             return None
-        return self._frame(codes, n, rng, bounds)
+        return _pin(self._frame(codes, n, rng, bounds), pinned)
+
+    def _through_anchors(self, evidence: Evidence) -> tuple[Evidence, dict[str, tuple]]:
+        """Evidence with each follower's range moved to the range its anchor must keep.
+
+        The base checks the follower's own range on the rows drawn and draws
+        again where it missed; a pinned follower is set to its value (the
+        second part returned: rows and values per follower).
+        """
+        moved = [k for k in evidence.bounds if k in self.followers_]
+        if not moved:
+            return evidence, {}
+        bounds = {k: v for k, v in evidence.bounds.items() if k not in moved}
+        pinned = {}
+        for name in moved:
+            state = self.followers_[name]
+            low, high = (np.asarray(b, dtype=np.float64) for b in evidence.bounds[name])
+            low, high = np.nan_to_num(low, nan=-np.inf), np.nan_to_num(high, nan=np.inf)
+            a_low, a_high = anchor_bounds(state, low, high)
+            anchor = state["anchor"]
+            if anchor in bounds:
+                old_low, old_high = (np.asarray(b, dtype=np.float64) for b in bounds[anchor])
+                a_low = np.fmax(a_low, old_low)
+                a_high = np.fmin(a_high, old_high)
+            bounds[anchor] = (a_low, a_high)
+            rows = np.flatnonzero(low == high)
+            if len(rows):
+                pinned[name] = (rows, low[rows])
+        return Evidence(evidence.n, evidence.allowed, bounds), pinned
 
     def _has_gaps(self, v: int) -> bool:
         """Whether node ``v`` is a column with gaps, its last code standing for "missing"."""
@@ -306,7 +383,18 @@ class BayesianNetworkSynthesizer(Synthesizer):
                 out[name] = bounded_values(grids, code, u, *bounds[name])
             else:
                 out[name] = bin_values(grids, code, u)
+        for name, state in self.followers_.items():
+            out[name] = rebuild(state, out[state["anchor"]], out[name])
         return pd.DataFrame(out, columns=[c.name for c in self.columns_])
+
+
+def _pin(frame: pd.DataFrame, pinned: dict[str, tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
+    """``frame`` with each pinned follower set to its value in the rows that pin it."""
+    for name, (rows, values) in pinned.items():
+        column = frame[name].to_numpy(np.float64, copy=True)
+        column[rows] = values
+        frame[name] = column
+    return frame
 
 
 def _nodes(columns: list[EncodedColumn]) -> list[str]:

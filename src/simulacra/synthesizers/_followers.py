@@ -1,0 +1,180 @@
+"""Numbers that closely follow another, learned as their residual from a curve of it.
+
+Binning loses a tight relation between two numbers (a diamond's ``x`` and
+``y``, a loan's amount and instalment): each is drawn inside its own bin,
+apart from the other's place in its bin. A *follower* is instead learned as
+its residual from a monotone curve of its *anchor* (fitted on the log scale
+when both are positive), so the model learns how far a row sits from the
+curve, and the number comes back as curve plus residual. A follower that is
+an exact function of its anchor (``wage`` of ``logwage``) comes back as that
+function, its residual not learned at all.
+
+A follower's state is a dict of plain values and arrays: ``anchor``,
+``log``, ``derived``, the curve's ``knots_x``/``knots_y``, the residuals'
+range ``r_range``, the column's ``range`` and its ``lattice`` (empty when
+none).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from simulacra.synthesizers._lattice import lattice, snap_codes
+from simulacra.synthesizers._marginals import MIN_ROWS_PER_POINT
+
+PLAN_ROWS = 20_000  # rows the rank correlations are measured on
+SPIKE_SHARE = 0.01  # a value this share of rows holds, five times any other's, is a spike
+TAIL = 0.001  # residuals beyond these quantiles are pulled in: outliers are not learned
+
+__all__ = ["anchor_bounds", "fit_follower", "plan_followers", "rebuild", "residuals"]
+
+
+def plan_followers(
+    data: pd.DataFrame, threshold: float, rng: np.random.Generator
+) -> dict[str, str]:
+    """Follower -> anchor, for columns whose Spearman correlation exceeds ``threshold``.
+
+    Greedy: the column with the most tight partners anchors them all, and the
+    rest is planned again; an anchor never follows, a follower never anchors.
+    Columns with a spike (a value held by ``SPIKE_SHARE`` of the rows and five
+    times as many as any other value, such as a zero balance) anchor but never
+    follow: a residual would smear the spike.
+    """
+    if threshold >= 1.0 or data.shape[1] < 2:
+        return {}
+    rows = data
+    if len(data) > PLAN_ROWS:
+        rows = data.iloc[np.sort(rng.choice(len(data), PLAN_ROWS, replace=False))]
+    tight = rows.corr(method="spearman").abs().fillna(0.0).to_numpy() > threshold
+    np.fill_diagonal(tight, False)
+    spiky = np.array([_has_spike(data[c].to_numpy()) for c in data.columns])
+    names, plan = list(data.columns), {}
+    left = np.ones(len(names), dtype=bool)
+    while True:
+        partners = tight & left[None, :] & left[:, None] & ~spiky[None, :]
+        counts = partners.sum(axis=1)
+        if counts.max(initial=0) == 0:
+            return plan
+        anchor = int(np.argmax(counts))
+        for j in np.flatnonzero(partners[anchor]):
+            plan[names[j]] = names[anchor]
+        left[anchor] = False
+        left[partners[anchor]] = False
+
+
+def _has_spike(values: np.ndarray) -> bool:
+    _, counts = np.unique(values, return_counts=True)
+    top = np.sort(counts)[-2:]
+    return bool(top[-1] >= SPIKE_SHARE * len(values) and (len(top) < 2 or top[-1] >= 5 * top[0]))
+
+
+def fit_follower(x: np.ndarray, y: np.ndarray, anchor: str) -> dict:
+    """The curve of ``y`` on anchor values ``x``, and whether ``y`` is a function of ``x``.
+
+    The curve's knots are the means of runs of at least ``MIN_ROWS_PER_POINT``
+    rows in anchor order (a value many rows share is a knot of its own),
+    made monotone in the direction of the relation. For an exact function
+    the knots are the anchor's common values and the follower's value at
+    each; a follower counts as one when it has a single value for every
+    anchor value and half the rows hold an anchor value at least
+    ``MIN_ROWS_PER_POINT`` rows share (with all values distinct, any two
+    columns would look like functions of each other).
+    """
+    values, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    low, high = np.full(len(values), np.inf), np.full(len(values), -np.inf)
+    np.minimum.at(low, inverse, y)
+    np.maximum.at(high, inverse, y)
+    common = counts >= MIN_ROWS_PER_POINT  # a function shows on values many rows share
+    derived = bool(np.all(low == high) and counts[common].sum() >= 0.5 * len(x))
+    log = not derived and bool((x > 0).all() and (y > 0).all())  # a function comes back exact
+    u, v = (np.log(x), np.log(y)) if log else (x, y)
+    if derived:
+        common[[0, -1]] = True  # the anchor's range, which its metadata shows anyway
+        knots_x, knots_y = values[common], low[common]
+    else:
+        values, inverse, counts = np.unique(u, return_inverse=True, return_counts=True)
+        run = ((np.cumsum(counts) - counts) // MIN_ROWS_PER_POINT)[inverse]
+        size = np.bincount(run)
+        kept = size > 0
+        knots_x = (np.bincount(run, weights=u) / np.maximum(size, 1))[kept]
+        knots_y = (np.bincount(run, weights=v) / np.maximum(size, 1))[kept]
+        rising = np.corrcoef(knots_x, knots_y)[0, 1] >= 0 if len(knots_x) > 1 else True
+        monotone = np.maximum.accumulate if rising else np.minimum.accumulate
+        knots_y = monotone(knots_y)
+    state = {
+        "anchor": anchor,
+        "log": log,
+        "derived": derived,
+        "knots_x": knots_x,
+        "knots_y": knots_y,
+        "range": np.array([y.min(), y.max()]),
+        "lattice": lattice(y),
+    }
+    r = v - np.interp(u, knots_x, knots_y)
+    state["r_range"] = np.zeros(2) if derived else np.quantile(r, [TAIL, 1 - TAIL])
+    return state
+
+
+def residuals(state: dict, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """What the model learns in place of the follower ``y``: its distance from the curve."""
+    if state["derived"]:
+        return np.zeros(len(y))
+    u, v = (np.log(x), np.log(y)) if state["log"] else (x, y)
+    return np.clip(v - np.interp(u, state["knots_x"], state["knots_y"]), *state["r_range"])
+
+
+def rebuild(state: dict, x: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """The follower from drawn anchor values ``x`` and residuals ``r``, on its lattice if any."""
+    u = np.log(np.maximum(x, np.finfo(float).tiny)) if state["log"] else x
+    v = np.interp(u, state["knots_x"], state["knots_y"])
+    if not state["derived"]:
+        v = v + r
+    y = np.clip(np.exp(v) if state["log"] else v, *state["range"])
+    points = state["lattice"]
+    return points[snap_codes(y, points)] if len(points) else y
+
+
+def anchor_bounds(state: dict, low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Anchor values outside which the follower cannot land in ``[low, high]``.
+
+    A necessary range, not a sufficient one: rows drawn inside it may still
+    miss, and are checked and drawn again.
+    """
+    lo_r, hi_r = state["r_range"]
+    y_low, y_high = state["range"]
+    want_low = np.where(low <= y_low, -np.inf, low)
+    want_high = np.where(high >= y_high, np.inf, high)
+    if state["log"]:
+        with np.errstate(divide="ignore"):
+            want_low = np.log(np.maximum(want_low, 0.0))
+            want_high = np.log(np.maximum(want_high, 0.0))
+    # the curve must reach [want_low - hi_r, want_high - lo_r]
+    kx, ky = state["knots_x"], state["knots_y"]
+    if ky[-1] < ky[0]:  # falling: read the curve right to left
+        kx, ky = kx[::-1], ky[::-1]
+        a_high = _last_below(kx, ky, want_low - hi_r, outside=-np.inf, edge=np.inf)
+        a_low = _first_above(kx, ky, want_high - lo_r, outside=np.inf, edge=-np.inf)
+    else:
+        a_low = _last_below(kx, ky, want_low - hi_r, outside=np.inf, edge=-np.inf)
+        a_high = _first_above(kx, ky, want_high - lo_r, outside=-np.inf, edge=np.inf)
+    if state["log"]:
+        a_low, a_high = np.exp(a_low), np.exp(a_high)
+    return a_low, a_high
+
+
+def _last_below(kx, ky, target, *, outside: float, edge: float) -> np.ndarray:
+    """The knot before the first one whose value reaches ``target``: the curve is lower
+    than ``target`` on the far side of it (``edge`` when even the first knot reaches it,
+    ``outside`` when none does)."""
+    i = np.searchsorted(ky, target, side="left")
+    at = kx[np.clip(i - 1, 0, len(kx) - 1)]
+    return np.where(i == 0, edge, np.where(i >= len(kx), outside, at))
+
+
+def _first_above(kx, ky, target, *, outside: float, edge: float) -> np.ndarray:
+    """The knot after the last one whose value stays at or under ``target`` (``edge``
+    when even the last knot does, ``outside`` when none does)."""
+    i = np.searchsorted(ky, target, side="right")
+    at = kx[np.clip(i, 0, len(kx) - 1)]
+    return np.where(i >= len(kx), edge, np.where(i == 0, outside, at))
