@@ -123,7 +123,7 @@ class BayesianNetworkSynthesizer(Synthesizer):
         Param(
             "follow",
             float,
-            0.9,
+            0.95,
             "Rank correlation above which a number is learned as its residual from a curve of "
             "another it follows (x and y of a diamond, a loan and its instalment); 1: never.",
             low=0.0,
