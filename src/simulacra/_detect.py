@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simulacra._formulas import detect_sums
 from simulacra.errors import InvalidDataError
 from simulacra.metadata import Column, Metadata
 from simulacra.privacy.checksums import luhn_valid
@@ -55,8 +56,14 @@ _DOB_NAME = dict(NAME_HINTS)["date_of_birth"]
 _ID_NAME = re.compile(r"(^|_)(id|key|uuid|guid)$|^id_|[a-z]Id$|ID$")
 
 
-def detect_metadata(data: pd.DataFrame, *, min_category_count: int = 5) -> Metadata:
-    """Guess a :class:`Metadata` for ``data``; raise one error listing every problem."""
+def detect_metadata(
+    data: pd.DataFrame, *, min_category_count: int = 5, formulas: bool = True
+) -> Metadata:
+    """Guess a :class:`Metadata` for ``data``; raise one error listing every problem.
+
+    With ``formulas``, a number equal to the sum or difference of two or three
+    others on every row becomes a ``formula`` constraint.
+    """
     if not isinstance(data, pd.DataFrame):
         raise InvalidDataError(f"expected a pandas DataFrame, got {type(data).__name__}")
     if data.shape[1] == 0:
@@ -76,7 +83,8 @@ def detect_metadata(data: pd.DataFrame, *, min_category_count: int = 5) -> Metad
     if problems:
         raise InvalidDataError(problems)
     ids = [n for n, c in columns.items() if c.type == "id"]
-    return Metadata(columns=columns, primary_key=ids[0] if ids else None)
+    constraints = detect_sums(data, columns) if formulas else []
+    return Metadata(columns=columns, primary_key=ids[0] if ids else None, constraints=constraints)
 
 
 def detect_column(name: str, values: pd.Series, min_category_count: int = 5) -> Column:

@@ -154,7 +154,9 @@ class Metadata:
 
     # ----------------------------------------------------------------- build
     @classmethod
-    def detect(cls, data: pd.DataFrame, *, min_category_count: int = 5) -> Metadata:
+    def detect(
+        cls, data: pd.DataFrame, *, min_category_count: int = 5, formulas: bool = True
+    ) -> Metadata:
         """Guess every column's type from the data.
 
         Categories seen fewer than ``min_category_count`` times are left out of
@@ -162,10 +164,14 @@ class Metadata:
         into metadata or a model: such values are pooled when a model learns.
         A text column whose rare values are many and made of common words (job
         titles) gets ``tail_words``: its pooled rows come back as new labels.
+        With ``formulas``, a number that is the sum or difference of two or
+        three others on every row (``paid_total = paid_principal +
+        paid_interest + paid_late_fees``) gets a ``formula`` constraint, so
+        that models compute it rather than learn it.
         """
         from simulacra._detect import detect_metadata
 
-        return detect_metadata(data, min_category_count=min_category_count)
+        return detect_metadata(data, min_category_count=min_category_count, formulas=formulas)
 
     # ------------------------------------------------------------------ JSON
     def to_dict(self) -> dict[str, Any]:

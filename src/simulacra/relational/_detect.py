@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from simulacra._formulas import detect_sums
 from simulacra.metadata import Column, Metadata
 from simulacra.relational.metadata import ForeignKey, MultiTableMetadata
 
@@ -89,11 +90,12 @@ def detect_multi(
     fks = list(foreign_keys) if foreign_keys is not None else _foreign_keys(tables, pks)
     metas = {}
     for name, df in tables.items():
-        meta = Metadata.detect(df)
+        meta = Metadata.detect(df, formulas=False)
         keys = set(pks.get(name, [])) | {c for fk in fks if fk.table == name for c in fk.columns}
         for col in keys:  # keys are regenerated, never learned
             if col in meta.columns:
                 meta.columns[col] = Column(type="id")
+        meta.constraints = detect_sums(df, meta.columns)  # sums of numbers, never of keys
         meta.primary_key = None
         metas[name] = meta
     return MultiTableMetadata(tables=metas, primary_keys=pks, foreign_keys=fks)

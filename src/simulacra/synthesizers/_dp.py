@@ -77,6 +77,7 @@ class DifferentiallyPrivate:
     """
 
     deterministic_fit: ClassVar[bool] = False  # OpenDP's noise is not seeded, by design
+    detects_formulas: ClassVar[bool] = False  # a sum found in the rows would be a free release
 
     def _checked_params(self) -> dict[str, Any]:
         params = super()._checked_params()  # type: ignore[misc]

@@ -103,6 +103,8 @@ class Synthesizer(ABC):
     params: ClassVar[tuple[Param, ...]] = ()
     # parameters that make a fit quick on a small table (the conformance suite, the tests)
     quick_params: ClassVar[dict[str, Any]] = {}
+    # whether the metadata fit detects for itself proposes formula constraints (sums)
+    detects_formulas: ClassVar[bool] = True
     # whether the same seed and data give the same model (DP noise is never seeded)
     deterministic_fit: ClassVar[bool] = True
 
@@ -152,7 +154,7 @@ class Synthesizer(ABC):
             setattr(self, p, value)
         frame = read_table(data)
         if metadata is None:
-            meta = Metadata.detect(frame)
+            meta = Metadata.detect(frame, formulas=self.detects_formulas)
         else:
             meta = metadata if isinstance(metadata, Metadata) else Metadata.from_json(metadata)
             meta.validate(frame, where=_where(data, metadata))
