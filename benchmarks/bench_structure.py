@@ -172,9 +172,10 @@ def run_generator(
 def _simulacra(family: str) -> Callable:
     def make(args: argparse.Namespace, params: dict) -> tuple[Callable, Callable]:
         def fit(train: pd.DataFrame) -> Any:
-            return simulacra.create(family, seed=MODEL_SEED, **params).fit(train)
+            seed = MODEL_SEED + args.repeat
+            return simulacra.create(family, seed=seed, **params).fit(train)
 
-        return fit, lambda model, n: model.sample(n, seed=SAMPLE_SEED)
+        return fit, lambda model, n: model.sample(n, seed=SAMPLE_SEED + args.repeat)
 
     return make
 
@@ -214,7 +215,7 @@ def _mostlyai(args: argparse.Namespace, params: dict) -> tuple[Callable, Callabl
         workspace = tempfile.mkdtemp(prefix="bench-argn-")
         model = TabularARGN(
             max_training_time=args.mostly_minutes,
-            random_state=MODEL_SEED,
+            random_state=MODEL_SEED + args.repeat,
             workspace_dir=workspace,
             verbose=0,
         )
@@ -457,20 +458,37 @@ def bench_table(key: str, args: argparse.Namespace, generators: list[str]) -> di
         "generators": {},
     }
     for name in generators:
-        _log(f"{key}: {name}")
-        try:
-            synth, fit_s, sample_s = run_generator(name, raw_train, args)
-            if args.samples is not None:
-                args.samples.mkdir(parents=True, exist_ok=True)
-                synth.to_parquet(args.samples / f"{key}-{name}.parquet")
-            metrics = evaluate(train, holdout, synth, table, numeric)
-        except Exception as exc:  # a failing generator is a result, not the end of the run
-            result["generators"][name] = {"error": f"{type(exc).__name__}: {exc}"}
-            _log(f"  failed: {type(exc).__name__}: {exc}")
-            continue
-        result["generators"][name] = {"fit_s": fit_s, "sample_s": sample_s, **metrics}
-        _log("  " + ", ".join(f"{k}={_fmt(v)}" for k, v in result["generators"][name].items()))
+        runs = []
+        for repeat in range(args.repeats):
+            args.repeat = repeat
+            _log(f"{key}: {name}" + (f" (fit {repeat + 1} of {args.repeats})" * (args.repeats > 1)))
+            try:
+                synth, fit_s, sample_s = run_generator(name, raw_train, args)
+                if args.samples is not None:
+                    args.samples.mkdir(parents=True, exist_ok=True)
+                    synth.to_parquet(args.samples / f"{key}-{name}-{repeat}.parquet")
+                metrics = evaluate(train, holdout, synth, table, numeric)
+            except Exception as exc:  # a failing generator is a result, not the end of the run
+                runs = [{"error": f"{type(exc).__name__}: {exc}"}]
+                _log(f"  failed: {type(exc).__name__}: {exc}")
+                break
+            runs.append({"fit_s": fit_s, "sample_s": sample_s, **metrics})
+            _log("  " + ", ".join(f"{k}={_fmt(v)}" for k, v in runs[-1].items()))
+        args.repeat = 0
+        result["generators"][name] = _mean_of(runs)
     return result
+
+
+def _mean_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One run as it is; several as the mean of each metric, with each run's
+    quality and detection AUC kept as ``<metric>_runs``."""
+    if len(runs) == 1:
+        return runs[0]
+    out: dict[str, Any] = {k: float(np.mean([r[k] for r in runs])) for k in runs[0]}
+    for k in ("quality", "detection_auc", "detection_auc_without_text"):
+        if k in runs[0]:
+            out[f"{k}_runs"] = [r[k] for r in runs]
+    return out
 
 
 def bench_knobs(key: str, args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -554,8 +572,12 @@ def markdown(results: dict[str, Any]) -> str:
                 tstr = f"{res['tstr_accuracy']:.3f} / {res['tstr_macro_f1']:.3f}"
                 trtr = f"{res['trtr_accuracy']:.3f} / {res['trtr_macro_f1']:.3f}"
                 gap = f"{res['gap_accuracy']:+.1%} / {res['gap_macro_f1']:+.1%}"
+            detection = f"{res['detection_auc']:.3f}"
+            if len(res.get("detection_auc_runs", ())) > 1:
+                runs = res["detection_auc_runs"]
+                detection += f" ({min(runs):.3f}–{max(runs):.3f})"
             lines.append(
-                f"| {name} | {res['quality']:.3f} | {res['detection_auc']:.3f} | {tstr} | "
+                f"| {name} | {res['quality']:.3f} | {detection} | {tstr} | "
                 f"{trtr} | {gap} | {res['closer_to_train']:.3f} | {res['exact_copies']:.2%} | "
                 f"{res['holdout_in_train']:.2%} | {res['fit_s']:.2f} | {res['sample_s']:.2f} |"
             )
@@ -623,7 +645,15 @@ def main() -> None:
     parser.add_argument("--ctgan-epochs", type=int, default=300)
     parser.add_argument("--out", type=Path, default=HERE / "results" / "structure.json")
     parser.add_argument("--samples", type=Path, default=None, help="keep synthetic tables here")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="fits per generator and table (model and sample seeds +0, +1, ...); metrics are "
+        "means, detection shown with its range",
+    )
     args = parser.parse_args()
+    args.repeat = 0  # the fit being run; seeds are offset by it
 
     tables = _names(args.tables, TABLES)
     generators = (
@@ -650,6 +680,7 @@ def main() -> None:
             "split_seed": SPLIT_SEED,
             "model_seed": MODEL_SEED,
             "sample_seed": SAMPLE_SEED,
+            "repeats": args.repeats,
             "dcr_synthetic_rows": DCR_SYNTH_ROWS,
             "knob_min_leaf": args.knob_min_leaf,
             "knob_prune": list(KNOB_PRUNE),
