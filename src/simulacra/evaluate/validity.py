@@ -116,7 +116,10 @@ def _meaning(rule: Constraint) -> str:
         return "share of synthetic rows whose values repeat no earlier row (over the whole table)"
     if rule.spec.get("type") == "fixed_combinations":
         return "share of synthetic rows whose combination of values the real data has"
-    return "share of synthetic rows that keep this declared rule (missing cells count as kept)"
+    return (
+        "share of synthetic rows that keep this rule of the metadata, declared or detected "
+        "(missing cells count as kept)"
+    )
 
 
 def _numeric(name: str, col: Column, real: pd.Series, values: pd.Series) -> list[Metric]:
