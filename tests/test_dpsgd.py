@@ -297,8 +297,13 @@ def test_poisson_batches_may_be_empty(family):
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_conditions_still_work(family, fitted):
-    low, high = -0.5, 1.0
-    out = fitted[family].sample(100, seed=1, conditions={"group": "b", "x": (low, high)})
+    # a range the model's own rows of group b fall in often: the conditioning is under test
+    # here, not a small private model's fidelity (over 15 fits of this dp-gan, the share of
+    # b's rows with x in [-0.5, 1] ran from 0.005 to 0.75, and 0.005 is too rare to meet)
+    model = fitted[family]
+    free = model.sample(2_000, seed=0)
+    low, high = free.loc[free["group"] == "b", "x"].quantile([0.2, 0.8])
+    out = model.sample(100, seed=1, conditions={"group": "b", "x": (low, high)})
     assert len(out) == 100
     assert (out["group"] == "b").all() and out["x"].between(low, high).all()
 
