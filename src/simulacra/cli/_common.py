@@ -4,8 +4,10 @@ progress, and the ``--fail-under`` bars of ``evaluate`` and ``db evaluate``."""
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,11 +19,23 @@ err = Console(stderr=True, highlight=False)
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
 Seed = Annotated[int | None, typer.Option(help="Seed for repeatable output.", min=0)]
 TableOpt = Annotated[str | None, typer.Option(help="Table name, for a database URL source.")]
+JsonOut = Annotated[
+    Path | None, typer.Option("-o", "--output", help="JSON file to write; stdout if left out.")
+]
 
 
 def _say(quiet: bool, message: str) -> None:
     if not quiet:
         err.print(message)
+
+
+def _write_metadata(meta: Any, output: Path | None, quiet: bool, what: str) -> None:
+    """Detected metadata as JSON to ``output`` (saying so), or to stdout without one."""
+    if output is None:
+        sys.stdout.write(meta.to_json())
+    else:
+        meta.to_json(output)
+        _say(quiet, f"wrote metadata for {what} to {output}")
 
 
 @contextlib.contextmanager

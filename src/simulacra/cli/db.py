@@ -11,6 +11,7 @@ import typer
 
 import simulacra
 from simulacra.cli._common import (
+    JsonOut,
     Quiet,
     Seed,
     _check_bars,
@@ -18,6 +19,7 @@ from simulacra.cli._common import (
     _progress,
     _say,
     _status,
+    _write_metadata,
     err,
 )
 from simulacra.errors import InputError
@@ -147,9 +149,7 @@ def db_evaluate(
 @app.command("metadata")
 def db_metadata(
     source: Annotated[str, typer.Argument(help="A database URL or a folder of table files.")],
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="JSON file to write; stdout if left out.")
-    ] = None,
+    output: JsonOut = None,
     quiet: Quiet = False,
 ) -> None:
     """Detect tables, primary keys and foreign keys, and write them as editable JSON."""
@@ -160,8 +160,4 @@ def db_metadata(
         meta = simulacra.MultiTableMetadata.from_database(source, tables=tables)
     else:
         meta = simulacra.MultiTableMetadata.detect(tables)
-    if output is None:
-        sys.stdout.write(meta.to_json())
-    else:
-        meta.to_json(output)
-        _say(quiet, f"wrote metadata for {len(meta.tables)} tables to {output}")
+    _write_metadata(meta, output, quiet, f"{len(meta.tables)} tables")
