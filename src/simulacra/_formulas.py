@@ -46,7 +46,8 @@ def detect_sums(data: pd.DataFrame, columns: dict[str, Column]) -> list[dict[str
     values = data[names].to_numpy(dtype=np.float64)
     steps = np.array([_half_step(columns[n]) for n in names])
     found = _candidates(values, steps)
-    found.sort(key=lambda f: (sum(s < 0 for s in f[2]), len(f[1]), -np.abs(values[:, f[0]]).mean()))
+    size = np.abs(values).mean(axis=0)
+    found.sort(key=lambda f: (sum(s < 0 for s in f[2]), len(f[1]), -size[f[0]]))
     out, results, parts_used = [], set(), set()
     for target, parts, signs in found:
         involved = {target, *parts}

@@ -69,11 +69,11 @@ class DPNetworkSynthesizer(DifferentiallyPrivate, BayesianNetworkSynthesizer):
             self.grids_[name] = np.vstack([grid, grid[:1]])  # a stand-in row for "missing"
         self.merges_ = {}
         self.lattices_ = {}  # the data's common values would not be private
-        self.followers_ = {}  # nor would curves through their means
         return codes
 
     def _prepare(self, encoded: EncodedTable) -> np.ndarray:
         self.nodes_ = _nodes(encoded.columns)
+        self.followers_ = {}  # nor would curves through the data's means
         return self._bin(encoded)
 
     def _set_network(self, parents: list[list[int]], tables: list[np.ndarray]) -> None:
