@@ -20,14 +20,27 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from simulacra.conditions import Evidence
+from simulacra.processor import EncodedTable
 from simulacra.synthesizers._lattice import lattice, snap_codes
 from simulacra.synthesizers._marginals import MIN_ROWS_PER_POINT
 
 PLAN_ROWS = 20_000  # rows the rank correlations are measured on
 SPIKE_SHARE = 0.01  # a value this share of rows holds, five times any other's, is a spike
 TAIL = 0.001  # residuals beyond these quantiles are pulled in: outliers are not learned
+DERIVED_RANK = 0.99  # rank correlation a number needs to be checked as a function of another
 
-__all__ = ["anchor_bounds", "fit_follower", "plan_followers", "rebuild", "residuals"]
+__all__ = [
+    "anchor_bounds",
+    "derived_columns",
+    "fit_follower",
+    "pin",
+    "plan_followers",
+    "rebuild",
+    "residuals",
+    "through_anchors",
+    "without",
+]
 
 
 def plan_followers(
@@ -178,3 +191,78 @@ def _first_above(kx, ky, target, *, outside: float, edge: float) -> np.ndarray:
     i = np.searchsorted(ky, target, side="right")
     at = kx[np.clip(i, 0, len(kx) - 1)]
     return np.where(i >= len(kx), edge, np.where(i == 0, outside, at))
+
+
+def through_anchors(
+    followers: dict[str, dict], evidence: Evidence
+) -> tuple[Evidence, dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """Evidence with each follower's range moved to the range its anchor must keep.
+
+    The caller checks the follower's own range on the rows drawn and draws
+    again where it missed; a pinned follower is to be set to its value (the
+    second part returned, for :func:`pin`: rows and values per follower).
+    """
+    moved = [k for k in evidence.bounds if k in followers]
+    if not moved:
+        return evidence, {}
+    bounds = {k: v for k, v in evidence.bounds.items() if k not in moved}
+    pinned = {}
+    for name in moved:
+        state = followers[name]
+        low, high = (np.asarray(b, dtype=np.float64) for b in evidence.bounds[name])
+        low, high = np.nan_to_num(low, nan=-np.inf), np.nan_to_num(high, nan=np.inf)
+        a_low, a_high = anchor_bounds(state, low, high)
+        anchor = state["anchor"]
+        if anchor in bounds:
+            old_low, old_high = (np.asarray(b, dtype=np.float64) for b in bounds[anchor])
+            a_low = np.fmax(a_low, old_low)
+            a_high = np.fmin(a_high, old_high)
+        bounds[anchor] = (a_low, a_high)
+        rows = np.flatnonzero(low == high)
+        if len(rows):
+            pinned[name] = (rows, low[rows])
+    return Evidence(evidence.n, evidence.allowed, bounds), pinned
+
+
+def pin(frame: pd.DataFrame, pinned: dict[str, tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
+    """``frame`` with each pinned follower set to its value in the rows that pin it."""
+    for name, (rows, values) in pinned.items():
+        column = frame[name].to_numpy(np.float64, copy=True)
+        column[rows] = values
+        frame[name] = column
+    return frame
+
+
+def derived_columns(encoded: EncodedTable, rng: np.random.Generator) -> dict[str, dict]:
+    """Numbers that are exact monotone functions of another (``wage`` of ``logwage``).
+
+    Their follower states (each ``derived``): a family leaves them out of what
+    it learns and rebuilds them from their anchors, so no row pairs a wage
+    with another wage's logarithm. Candidates are numbers without gaps.
+    """
+    numbers = [
+        c.name for c in encoded.columns if c.kind != "discrete" and encoded.filled(c.name) is None
+    ]
+    data = encoded.data[numbers]
+    plan = plan_followers(data.loc[:, data.nunique() > 1], DERIVED_RANK, rng)
+    out = {}
+    for name, anchor in plan.items():
+        x, y = data[anchor].to_numpy(np.float64), data[name].to_numpy(np.float64)
+        state = fit_follower(x, y, anchor)
+        if not state["derived"]:
+            continue
+        # every anchor value a knot: a drawn anchor value the rows hold gets its exact image
+        state["knots_x"], at = np.unique(x, return_index=True)
+        state["knots_y"] = y[at]
+        steps = np.diff(state["knots_y"])
+        if (steps >= 0).all() or (steps <= 0).all():
+            out[name] = state
+    return out
+
+
+def without(encoded: EncodedTable, names: dict[str, dict] | list[str]) -> EncodedTable:
+    """``encoded`` without the columns ``names``."""
+    if not names:
+        return encoded
+    columns = [c for c in encoded.columns if c.name not in names]
+    return EncodedTable(encoded.data.drop(columns=list(names)), columns)

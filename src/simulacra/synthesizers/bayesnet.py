@@ -26,11 +26,12 @@ from simulacra.synthesizers._bn_structure import (
     topological_order,
 )
 from simulacra.synthesizers._followers import (
-    anchor_bounds,
     fit_follower,
+    pin,
     plan_followers,
     rebuild,
     residuals,
+    through_anchors,
 )
 from simulacra.synthesizers._lattice import draw_lattice, lattice_mass, lattice_shares
 from simulacra.synthesizers._marginals import MIN_ROWS_PER_POINT
@@ -271,7 +272,7 @@ class BayesianNetworkSynthesizer(Synthesizer):
                 f"conditions name {wrong}, which are not encoded columns of this model of that "
                 f"kind; its columns are {list(kinds)}"
             )
-        evidence, pinned = self._through_anchors(evidence)
+        evidence, pinned = through_anchors(self.followers_, evidence)
         masks = {k: np.asarray(m, dtype=bool) for k, m in evidence.allowed.items()}
         masks = {k: m for k, m in masks.items() if not m.all()}
         bounds = {}
@@ -281,7 +282,7 @@ class BayesianNetworkSynthesizer(Synthesizer):
             if np.isfinite(low).any() or np.isfinite(high).any() or (low > high).any():
                 bounds[k] = (low, high)
         if not masks and not bounds:
-            return _pin(self._sample(n, rng), pinned)
+            return pin(self._sample(n, rng), pinned)
         parts = [np.packbits(m, axis=1) for m in masks.values()]
         parts += [np.column_stack(b).view(np.uint8) for b in bounds.values()]
         key = np.ascontiguousarray(np.concatenate(parts, axis=1))
@@ -308,35 +309,7 @@ class BayesianNetworkSynthesizer(Synthesizer):
         codes = sample_given(self._network(), n, rng, likelihood, pattern.ravel(), names)
         if codes is None:
             return None
-        return _pin(self._frame(codes, n, rng, bounds), pinned)
-
-    def _through_anchors(self, evidence: Evidence) -> tuple[Evidence, dict[str, tuple]]:
-        """Evidence with each follower's range moved to the range its anchor must keep.
-
-        The base checks the follower's own range on the rows drawn and draws
-        again where it missed; a pinned follower is set to its value (the
-        second part returned: rows and values per follower).
-        """
-        moved = [k for k in evidence.bounds if k in self.followers_]
-        if not moved:
-            return evidence, {}
-        bounds = {k: v for k, v in evidence.bounds.items() if k not in moved}
-        pinned = {}
-        for name in moved:
-            state = self.followers_[name]
-            low, high = (np.asarray(b, dtype=np.float64) for b in evidence.bounds[name])
-            low, high = np.nan_to_num(low, nan=-np.inf), np.nan_to_num(high, nan=np.inf)
-            a_low, a_high = anchor_bounds(state, low, high)
-            anchor = state["anchor"]
-            if anchor in bounds:
-                old_low, old_high = (np.asarray(b, dtype=np.float64) for b in bounds[anchor])
-                a_low = np.fmax(a_low, old_low)
-                a_high = np.fmin(a_high, old_high)
-            bounds[anchor] = (a_low, a_high)
-            rows = np.flatnonzero(low == high)
-            if len(rows):
-                pinned[name] = (rows, low[rows])
-        return Evidence(evidence.n, evidence.allowed, bounds), pinned
+        return pin(self._frame(codes, n, rng, bounds), pinned)
 
     def _has_gaps(self, v: int) -> bool:
         """Whether node ``v`` is a column with gaps, its last code standing for "missing"."""
@@ -386,15 +359,6 @@ class BayesianNetworkSynthesizer(Synthesizer):
         for name, state in self.followers_.items():
             out[name] = rebuild(state, out[state["anchor"]], out[name])
         return pd.DataFrame(out, columns=[c.name for c in self.columns_])
-
-
-def _pin(frame: pd.DataFrame, pinned: dict[str, tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
-    """``frame`` with each pinned follower set to its value in the rows that pin it."""
-    for name, (rows, values) in pinned.items():
-        column = frame[name].to_numpy(np.float64, copy=True)
-        column[rows] = values
-        frame[name] = column
-    return frame
 
 
 def _nodes(columns: list[EncodedColumn]) -> list[str]:

@@ -30,12 +30,19 @@ import pandas as pd
 from scipy import special
 
 from simulacra.processor import NULL_SUFFIX, EncodedColumn
-from simulacra.synthesizers._marginals import fit_continuous, from_uniform, to_uniform
+from simulacra.synthesizers._marginals import (
+    MIN_ROWS_PER_POINT,
+    fit_continuous,
+    from_uniform,
+    to_uniform,
+)
 
 __all__ = ["Capped", "ModeNormal", "NormalScores", "Part", "QuantileBins", "TableCodec"]
 
 MODE_SAMPLE = 5000  # rows a Gaussian mixture is fitted on
 MODE_MIN_WEIGHT = 0.005
+POINT_SHARE = 0.005  # a value held by this share of rows is a point mode of its own
+MAX_POINTS = 50
 
 
 @dataclass(frozen=True)
@@ -120,7 +127,16 @@ class Capped:
 
 
 class ModeNormal:
-    """Mode-specific normalisation: a variational Gaussian mixture, value = (mode, offset)."""
+    """Mode-specific normalisation: a variational Gaussian mixture, value = (mode, offset).
+
+    Values that many rows share (round wages, whole years, a count's steps)
+    are *point modes* of their own after the mixture's modes: a row on one
+    has offset 0 and comes back as exactly that value, so the network
+    learns each spike's share instead of smearing it over its neighbours.
+    A value is a point when ``POINT_SHARE`` of the rows (and at least
+    ``MIN_ROWS_PER_POINT``) hold it; the ``MAX_POINTS`` most common are kept.
+    The mixture is fitted on the other rows.
+    """
 
     def __init__(self, max_modes: int = 10) -> None:
         self.max_modes = max_modes
@@ -129,11 +145,14 @@ class ModeNormal:
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.mixture import BayesianGaussianMixture
 
-        sample = x if len(x) <= MODE_SAMPLE else rng.choice(x, MODE_SAMPLE, replace=False)
-        spread = float(np.std(sample))
+        self.points_ = _points(x)
+        rest = x[~np.isin(x, self.points_)]
+        sample = rest if len(rest) <= MODE_SAMPLE else rng.choice(rest, MODE_SAMPLE, replace=False)
+        spread = float(np.std(sample)) if len(sample) else 0.0
         if len(np.unique(sample)) < 2 or spread == 0:
-            self.means_, self.stds_ = np.array([float(np.mean(x))]), np.array([1.0])
-            self.weights_ = np.array([1.0])
+            self.means_ = np.array([float(np.mean(sample))]) if len(sample) else np.zeros(0)
+            self.stds_ = np.ones(len(self.means_))
+            self.weights_ = np.ones(len(self.means_))
             return self
         modes = min(self.max_modes, len(np.unique(sample)))
         mixture = BayesianGaussianMixture(
@@ -156,29 +175,62 @@ class ModeNormal:
 
     @property
     def modes(self) -> int:
-        return len(self.means_)
+        """The mixture's modes, then the point modes."""
+        return len(self.means_) + len(self.points_)
 
     def encode(self, x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """Each value's offset in ``[-1, 1]`` (four deviations) and its mode, drawn by posterior."""
-        z = (x[:, None] - self.means_[None, :]) / self.stds_[None, :]
-        log_post = np.log(self.weights_)[None, :] - 0.5 * z**2 - np.log(self.stds_)[None, :]
-        gumbel = -np.log(-np.log(rng.random(log_post.shape) + 1e-300) + 1e-300)
-        mode = np.argmax(log_post + gumbel, axis=1)
-        offset = np.clip(z[np.arange(len(x)), mode] / 4.0, -1.0, 1.0)
-        return offset, mode.astype(np.int64)
+        """Each value's offset in ``[-1, 1]`` (four deviations) and its mode, drawn by posterior
+        (a point value: its point mode, offset 0)."""
+        k = len(self.means_)
+        mode = np.zeros(len(x), dtype=np.int64)
+        offset = np.zeros(len(x))
+        point = np.zeros(len(x), dtype=bool)
+        if len(self.points_):
+            at = np.clip(np.searchsorted(self.points_, x), 0, len(self.points_) - 1)
+            point = self.points_[at] == x
+            mode[point] = k + at[point]
+        if k and (~point).any():
+            z = (x[~point, None] - self.means_[None, :]) / self.stds_[None, :]
+            log_post = np.log(self.weights_)[None, :] - 0.5 * z**2 - np.log(self.stds_)[None, :]
+            gumbel = -np.log(-np.log(rng.random(log_post.shape) + 1e-300) + 1e-300)
+            drawn = np.argmax(log_post + gumbel, axis=1)
+            mode[~point] = drawn
+            offset[~point] = np.clip(z[np.arange(len(drawn)), drawn] / 4.0, -1.0, 1.0)
+        return offset, mode
 
     def decode(self, offset: np.ndarray, mode: np.ndarray) -> np.ndarray:
-        return np.clip(offset, -1.0, 1.0) * 4.0 * self.stds_[mode] + self.means_[mode]
+        k = len(self.means_)
+        if not len(self.points_):
+            return np.clip(offset, -1.0, 1.0) * 4.0 * self.stds_[mode] + self.means_[mode]
+        continuous = np.minimum(mode, k - 1) if k else np.zeros_like(mode)
+        spread = np.clip(offset, -1.0, 1.0) * 4.0
+        smooth = spread * self.stds_[continuous] + self.means_[continuous] if k else offset
+        points = self.points_[np.clip(mode - k, 0, len(self.points_) - 1)]
+        return np.where(mode >= k, points, smooth)
 
     def get_state(self) -> dict[str, Any]:
-        return {"means": self.means_, "stds": self.stds_, "weights": self.weights_}
+        return {
+            "means": self.means_,
+            "stds": self.stds_,
+            "weights": self.weights_,
+            "points": self.points_,
+        }
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> ModeNormal:
         obj = cls()
         obj.means_, obj.stds_ = np.asarray(state["means"]), np.asarray(state["stds"])
         obj.weights_ = np.asarray(state["weights"])
+        obj.points_ = np.asarray(state.get("points", np.zeros(0)), dtype=np.float64)
         return obj
+
+
+def _points(x: np.ndarray) -> np.ndarray:
+    """The values many rows share (see :class:`ModeNormal`), sorted."""
+    values, counts = np.unique(x, return_counts=True)
+    common = counts >= max(MIN_ROWS_PER_POINT, POINT_SHARE * len(x))
+    top = np.argsort(-counts[common], kind="stable")[:MAX_POINTS]
+    return np.sort(values[common][top]).astype(np.float64)
 
 
 class NormalScores:

@@ -36,6 +36,13 @@ from simulacra.conditions import Evidence
 from simulacra.errors import InvalidDataError, InvalidParameterError, SimulacraError
 from simulacra.persist import Weights
 from simulacra.processor import EncodedTable
+from simulacra.synthesizers._followers import (
+    derived_columns,
+    pin,
+    rebuild,
+    through_anchors,
+    without,
+)
 from simulacra.synthesizers.base import Param, Synthesizer
 from simulacra.synthesizers.neural._codec import TableCodec
 
@@ -142,6 +149,7 @@ class NeuralSynthesizer(Synthesizer):
     numbers: ClassVar[str] = "modes"  # how the codec shows numbers: modes, normal or bins
     category_cap: ClassVar[int] = 100
     fold_nulls: ClassVar[bool] = False  # gaps as a "missing" code of their column (bins only)
+    learns_derived: ClassVar[bool] = True  # DP families: False (a function read off the rows)
 
     def _checked_params(self) -> dict[str, Any]:
         params = super()._checked_params()
@@ -234,6 +242,9 @@ class NeuralSynthesizer(Synthesizer):
         self._check_rows(encoded)
         self.device_ = str(resolve_device(self.device))
         device = torch.device(self.device_)
+        # an exact function of another number (wage of logwage) is rebuilt, not learned
+        self.derived_ = derived_columns(encoded, rng) if self.learns_derived else {}
+        encoded = without(encoded, self.derived_)
         self.codec_ = self._codec(encoded, rng)
         numbers, codes = self.codec_.encode(encoded.data, rng)
         self._prepare(numbers, codes)
@@ -250,6 +261,10 @@ class NeuralSynthesizer(Synthesizer):
         return self._draw(n, rng, None)
 
     def _draw(self, n: int, rng: np.random.Generator, evidence: Evidence | None) -> pd.DataFrame:
+        derived = getattr(self, "derived_", {})  # models saved before derived columns have none
+        pinned: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        if evidence is not None and derived:  # a range on a derived column holds its anchor
+            evidence, pinned = through_anchors(derived, evidence)
         device = torch.device(self.device_)
         generator = torch_generator(rng, device)
         numbers, codes = [], []
@@ -263,7 +278,9 @@ class NeuralSynthesizer(Synthesizer):
                 codes.append(cod.long().cpu().numpy())
         bounds = evidence.bounds if evidence else None
         out = self.codec_.decode(np.concatenate(numbers), np.concatenate(codes), rng, bounds)
-        return out[[c.name for c in self.columns_]]
+        for name, state in derived.items():
+            out[name] = rebuild(state, out[state["anchor"]].to_numpy(np.float64), np.zeros(n))
+        return pin(out, pinned)[[c.name for c in self.columns_]]
 
     # ------------------------------------------------------------- persistence
     def get_state(self) -> dict[str, Any]:

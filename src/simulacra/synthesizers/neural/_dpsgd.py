@@ -337,6 +337,7 @@ class DPSGD(DifferentiallyPrivate):
     validation: ClassVar[float] = 0.0
     public_modes: ClassVar[int] = PUBLIC_MODES
     trained_part: ClassVar[str] = "network"  # what the ledger says DP-SGD trained
+    learns_derived: ClassVar[bool] = False  # a function read off the rows is not private
 
     def _checked_params(self) -> dict[str, Any]:
         params = super()._checked_params()
