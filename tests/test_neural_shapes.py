@@ -83,20 +83,21 @@ def test_a_saved_model_keeps_its_spikes_and_functions(vae, tmp_path):
     spikes=st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=5, unique=True),
     spread=st.floats(0.01, 1e4),
     share=st.floats(0.0, 0.95),
+    rows=st.integers(1, 3000),
 )
-def test_mode_normal_encodes_and_decodes_spikes_exactly(spikes, spread, share):
+def test_a_batch_is_put_back_on_its_points_in_their_shares(spikes, spread, share, rows):
     from simulacra.synthesizers.neural._codec import ModeNormal
 
     rng = np.random.default_rng(0)
     n = 1000
-    on_spike = rng.random(n) < share
-    x = np.where(on_spike, rng.choice(spikes, n), rng.normal(0.0, spread, n))
+    x = np.where(rng.random(n) < share, rng.choice(spikes, n), rng.normal(0.0, spread, n))
     codec = ModeNormal().fit(x, rng)
-    offset, mode = codec.encode(x, rng)
-    assert mode.max() < codec.modes and (np.abs(offset) <= 1).all()
-    back = codec.decode(offset, mode)
-    points = np.isin(x, codec.points_)
-    assert np.array_equal(back[points], x[points])  # a spike comes back as itself
-    inside = ~points & (np.abs(offset) < 1)  # offsets past four deviations are clipped
-    assert np.allclose(back[inside], x[inside], rtol=1e-6, atol=1e-6 * spread)
-    assert codec.modes == len(codec.means_) + len(codec.points_)
+    offset = rng.uniform(-1, 1, rows)
+    mode = rng.integers(0, codec.modes, rows)
+    smooth = np.clip(offset, -1, 1) * 4.0 * codec.stds_[mode] + codec.means_[mode]
+    out = codec.decode(offset, mode)
+    for value, (low, high) in zip(codec.points_, codec.spans_, strict=True):
+        # each point takes the batch rows whose rank falls in its span: its share, to a row
+        assert abs((out == value).sum() - rows * (high - low)) <= 1
+    moved = out != smooth
+    assert np.isin(out[moved], codec.points_).all()  # the rest keep the network's values

@@ -130,12 +130,13 @@ class ModeNormal:
     """Mode-specific normalisation: a variational Gaussian mixture, value = (mode, offset).
 
     Values that many rows share (round wages, whole years, a count's steps)
-    are *point modes* of their own after the mixture's modes: a row on one
-    has offset 0 and comes back as exactly that value, so the network
-    learns each spike's share instead of smearing it over its neighbours.
+    are *points*: a drawn batch is put back on them by rank, so that the
+    rows whose rank in the batch falls where a point's rows sit in the data
+    (its share of the column, at its place in the order) take exactly that
+    value. A monotone map of each column, it keeps the network's joint shape
+    (two delays that rise together still do) and gives each spike its share.
     A value is a point when ``POINT_SHARE`` of the rows (and at least
     ``MIN_ROWS_PER_POINT``) hold it; the ``MAX_POINTS`` most common are kept.
-    The mixture is fitted on the other rows.
     """
 
     def __init__(self, max_modes: int = 10) -> None:
@@ -145,14 +146,12 @@ class ModeNormal:
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.mixture import BayesianGaussianMixture
 
-        self.points_ = _points(x)
-        rest = x[~np.isin(x, self.points_)]
-        sample = rest if len(rest) <= MODE_SAMPLE else rng.choice(rest, MODE_SAMPLE, replace=False)
-        spread = float(np.std(sample)) if len(sample) else 0.0
+        self.points_, self.spans_ = _points(x)
+        sample = x if len(x) <= MODE_SAMPLE else rng.choice(x, MODE_SAMPLE, replace=False)
+        spread = float(np.std(sample))
         if len(np.unique(sample)) < 2 or spread == 0:
-            self.means_ = np.array([float(np.mean(sample))]) if len(sample) else np.zeros(0)
-            self.stds_ = np.ones(len(self.means_))
-            self.weights_ = np.ones(len(self.means_))
+            self.means_, self.stds_ = np.array([float(np.mean(x))]), np.array([1.0])
+            self.weights_ = np.array([1.0])
             return self
         modes = min(self.max_modes, len(np.unique(sample)))
         mixture = BayesianGaussianMixture(
@@ -175,38 +174,26 @@ class ModeNormal:
 
     @property
     def modes(self) -> int:
-        """The mixture's modes, then the point modes."""
-        return len(self.means_) + len(self.points_)
+        return len(self.means_)
 
     def encode(self, x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """Each value's offset in ``[-1, 1]`` (four deviations) and its mode, drawn by posterior
-        (a point value: its point mode, offset 0)."""
-        k = len(self.means_)
-        mode = np.zeros(len(x), dtype=np.int64)
-        offset = np.zeros(len(x))
-        point = np.zeros(len(x), dtype=bool)
-        if len(self.points_):
-            at = np.clip(np.searchsorted(self.points_, x), 0, len(self.points_) - 1)
-            point = self.points_[at] == x
-            mode[point] = k + at[point]
-        if k and (~point).any():
-            z = (x[~point, None] - self.means_[None, :]) / self.stds_[None, :]
-            log_post = np.log(self.weights_)[None, :] - 0.5 * z**2 - np.log(self.stds_)[None, :]
-            gumbel = -np.log(-np.log(rng.random(log_post.shape) + 1e-300) + 1e-300)
-            drawn = np.argmax(log_post + gumbel, axis=1)
-            mode[~point] = drawn
-            offset[~point] = np.clip(z[np.arange(len(drawn)), drawn] / 4.0, -1.0, 1.0)
-        return offset, mode
+        """Each value's offset in ``[-1, 1]`` (four deviations) and its mode, drawn by posterior."""
+        z = (x[:, None] - self.means_[None, :]) / self.stds_[None, :]
+        log_post = np.log(self.weights_)[None, :] - 0.5 * z**2 - np.log(self.stds_)[None, :]
+        gumbel = -np.log(-np.log(rng.random(log_post.shape) + 1e-300) + 1e-300)
+        mode = np.argmax(log_post + gumbel, axis=1)
+        offset = np.clip(z[np.arange(len(x)), mode] / 4.0, -1.0, 1.0)
+        return offset, mode.astype(np.int64)
 
     def decode(self, offset: np.ndarray, mode: np.ndarray) -> np.ndarray:
-        k = len(self.means_)
-        if not len(self.points_):
-            return np.clip(offset, -1.0, 1.0) * 4.0 * self.stds_[mode] + self.means_[mode]
-        continuous = np.minimum(mode, k - 1) if k else np.zeros_like(mode)
-        spread = np.clip(offset, -1.0, 1.0) * 4.0
-        smooth = spread * self.stds_[continuous] + self.means_[continuous] if k else offset
-        points = self.points_[np.clip(mode - k, 0, len(self.points_) - 1)]
-        return np.where(mode >= k, points, smooth)
+        """Values from offsets and modes, the batch put back on its points by rank."""
+        x = np.clip(offset, -1.0, 1.0) * 4.0 * self.stds_[mode] + self.means_[mode]
+        if not len(self.points_) or not len(x):
+            return x
+        rank = (np.argsort(np.argsort(x, kind="stable"), kind="stable") + 0.5) / len(x)
+        at = np.clip(np.searchsorted(self.spans_[:, 0], rank, side="right") - 1, 0, None)
+        on = (rank >= self.spans_[at, 0]) & (rank < self.spans_[at, 1])
+        return np.where(on, self.points_[at], x)
 
     def get_state(self) -> dict[str, Any]:
         return {
@@ -214,6 +201,7 @@ class ModeNormal:
             "stds": self.stds_,
             "weights": self.weights_,
             "points": self.points_,
+            "spans": self.spans_,
         }
 
     @classmethod
@@ -222,15 +210,19 @@ class ModeNormal:
         obj.means_, obj.stds_ = np.asarray(state["means"]), np.asarray(state["stds"])
         obj.weights_ = np.asarray(state["weights"])
         obj.points_ = np.asarray(state.get("points", np.zeros(0)), dtype=np.float64)
+        obj.spans_ = np.asarray(state.get("spans", np.zeros((0, 2))), dtype=np.float64)
         return obj
 
 
-def _points(x: np.ndarray) -> np.ndarray:
-    """The values many rows share (see :class:`ModeNormal`), sorted."""
+def _points(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The values many rows share (see :class:`ModeNormal`), sorted, and the span of ranks
+    (shares of the column below the value, and up to it) their rows hold."""
     values, counts = np.unique(x, return_counts=True)
     common = counts >= max(MIN_ROWS_PER_POINT, POINT_SHARE * len(x))
-    top = np.argsort(-counts[common], kind="stable")[:MAX_POINTS]
-    return np.sort(values[common][top]).astype(np.float64)
+    keep = np.flatnonzero(common)[np.argsort(-counts[common], kind="stable")[:MAX_POINTS]]
+    keep.sort()
+    below = (np.cumsum(counts) - counts) / len(x)
+    return values[keep].astype(np.float64), np.column_stack([below, below + counts / len(x)])[keep]
 
 
 class NormalScores:

@@ -68,7 +68,10 @@ class Block(nn.Module):
 
 
 class Denoiser(nn.Module):
-    """Noisy numbers, noisy codes and ``t`` in; predicted velocity and per-category logits out."""
+    """Noisy numbers, noisy codes and ``t`` in; predicted velocity and per-category logits out.
+
+    ``t`` holds one level per row, or a single level that every row shares.
+    """
 
     def __init__(self, numbers: int, cardinalities: list[int], hidden: int, depth: int) -> None:
         super().__init__()
@@ -209,7 +212,8 @@ class DiffusionSynthesizer(NeuralSynthesizer):
         levels = torch.linspace(1.0, 0.0, self.steps + 1, device=device)
         for t, s in zip(levels[:-1].tolist(), levels[1:].tolist(), strict=True):
             a_t, a_s = float(signal(torch.tensor(t))), float(signal(torch.tensor(s)))
-            velocity, logits = network(numbers, codes, torch.full((n,), t, device=device))
+            # one level for every row: its embedding is computed once and broadcast
+            velocity, logits = network(numbers, codes, torch.full((1,), t, device=device))
             clean = math.sqrt(a_t) * numbers - math.sqrt(1 - a_t) * velocity
             clean = clean.clamp(-CLEAN_LIMIT, CLEAN_LIMIT)
             if low is not None:
