@@ -134,7 +134,7 @@ class DiffusionSynthesizer(NeuralSynthesizer):
         Param(
             "steps",
             int,
-            50,
+            25,
             "Denoising steps when sampling (more: slower and closer to the model).",
             low=1,
             high=2000,
