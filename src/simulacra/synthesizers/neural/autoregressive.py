@@ -29,7 +29,7 @@ from simulacra.synthesizers.base import Param
 from simulacra.synthesizers.neural._codec import QuantileBins
 from simulacra.synthesizers.neural._core import NeuralSynthesizer, init_weights, training_params
 
-RANDOM_ORDER_SHARE = 0.5  # share of training rows scored in a random column order
+RANDOM_ORDER_SHARE = 0.25  # share of training rows scored in a random column order
 MAX_TARGETS = 16  # columns scored per batch (a random subset on wide tables: same expectation)
 
 
@@ -135,7 +135,7 @@ class AutoregressiveSynthesizer(NeuralSynthesizer):
     }
     params = (
         *training_params(epochs=200, batch_size=512, learning_rate=2e-3, patience=8),
-        Param("hidden", int, 256, "Width of the network's vectors and layers.", low=8),
+        Param("hidden", int, 128, "Width of the network's vectors and layers.", low=8),
         Param("depth", int, 2, "Hidden layers in the shared trunk.", low=1, high=8),
     )
 
