@@ -17,6 +17,7 @@ import pandas as pd
 
 from simulacra.errors import NotFittedError
 from simulacra.metadata import Metadata
+from simulacra.synthesizers._dp import DifferentiallyPrivate
 from simulacra.synthesizers.registry import create, family_class
 
 __all__ = ["CHECKS", "check_synthesizer", "conformance_table", "quick_create"]
@@ -105,6 +106,9 @@ def check_output_matches_metadata(family: str, data: pd.DataFrame) -> None:
     meta = Metadata.detect(data)
     model = quick_create(family, seed=0).fit(data, metadata=meta)
     out = model.sample(2000)
+    # a DP family's shares carry its noise and clipping's pull (dp-autoregressive's quick
+    # model: up to 0.09 over 20 fits); the others are held to sampling error and a little more
+    drift = 0.12 if isinstance(model, DifferentiallyPrivate) else 0.05
     assert list(out.columns) == list(data.columns), "columns or their order differ"
     for name, col in meta.columns.items():
         values = out[name]
@@ -131,7 +135,7 @@ def check_output_matches_metadata(family: str, data: pd.DataFrame) -> None:
             real = set(data[name].dropna())
             assert not real & set(present), f"{name}: a real PII value leaked"
         real_share = data[name].isna().mean()
-        assert abs(values.isna().mean() - real_share) < 0.05, f"{name}: null share drifted"
+        assert abs(values.isna().mean() - real_share) < drift, f"{name}: null share drifted"
 
 
 def check_conditions_honored(family: str, data: pd.DataFrame) -> None:

@@ -29,7 +29,6 @@ from simulacra.synthesizers.base import Param
 from simulacra.synthesizers.neural._codec import QuantileBins
 from simulacra.synthesizers.neural._core import NeuralSynthesizer, init_weights, training_params
 
-RANDOM_ORDER_SHARE = 0.25  # share of training rows scored in a random column order
 MAX_TARGETS = 16  # columns scored per batch (a random subset on wide tables: same expectation)
 
 
@@ -127,6 +126,7 @@ class AutoregressiveSynthesizer(NeuralSynthesizer):
     numbers = "bins"
     category_cap = 1000
     fold_nulls = True
+    random_order_share: ClassVar[float] = 0.25  # training rows scored in a random column order
     quick_params: ClassVar[dict[str, Any]] = {
         "epochs": 20,
         "batch_size": 100,
@@ -172,7 +172,7 @@ class AutoregressiveSynthesizer(NeuralSynthesizer):
         keys = torch.rand(rows, columns, generator=generator, device=codes.device)
         in_order = torch.rand(rows, 1, generator=generator, device=codes.device)
         natural = torch.arange(columns, device=codes.device, dtype=keys.dtype) / columns
-        keys = torch.where(in_order < RANDOM_ORDER_SHARE, keys, natural.expand(rows, -1))
+        keys = torch.where(in_order < self.random_order_share, keys, natural.expand(rows, -1))
         targets = torch.randperm(columns, generator=generator, device=codes.device)
         targets = targets[:MAX_TARGETS].sort().values
         before = (keys[:, None, :] < keys[:, targets, None]).to(torch.float32)
