@@ -17,6 +17,8 @@ none).
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 import pandas as pd
 
@@ -82,7 +84,7 @@ def _has_spike(values: np.ndarray) -> bool:
     return bool(top[-1] >= SPIKE_SHARE * len(values) and (len(top) < 2 or top[-1] >= 5 * top[0]))
 
 
-def fit_follower(x: np.ndarray, y: np.ndarray, anchor: str) -> dict:
+def fit_follower(x: np.ndarray, y: np.ndarray, anchor: str, every_value: bool = False) -> dict:
     """The curve of ``y`` on anchor values ``x``, and whether ``y`` is a function of ``x``.
 
     The curve's knots are the means of runs of at least ``MIN_ROWS_PER_POINT``
@@ -92,7 +94,9 @@ def fit_follower(x: np.ndarray, y: np.ndarray, anchor: str) -> dict:
     each; a follower counts as one when it has a single value for every
     anchor value and half the rows hold an anchor value at least
     ``MIN_ROWS_PER_POINT`` rows share (with all values distinct, any two
-    columns would look like functions of each other).
+    columns would look like functions of each other). With ``every_value``,
+    every anchor value the rows hold is a knot of a function, so that such a
+    value gets its exact image back.
     """
     values, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
     low, high = np.full(len(values), np.inf), np.full(len(values), -np.inf)
@@ -104,6 +108,8 @@ def fit_follower(x: np.ndarray, y: np.ndarray, anchor: str) -> dict:
     u, v = (np.log(x), np.log(y)) if log else (x, y)
     if derived:
         common[[0, -1]] = True  # the anchor's range, which its metadata shows anyway
+        if every_value:
+            common[:] = True
         knots_x, knots_y = values[common], low[common]
     else:
         values, inverse, counts = np.unique(u, return_inverse=True, return_counts=True)
@@ -248,19 +254,14 @@ def derived_columns(encoded: EncodedTable, rng: np.random.Generator) -> dict[str
     out = {}
     for name, anchor in plan.items():
         x, y = data[anchor].to_numpy(np.float64), data[name].to_numpy(np.float64)
-        state = fit_follower(x, y, anchor)
-        if not state["derived"]:
-            continue
-        # every anchor value a knot: a drawn anchor value the rows hold gets its exact image
-        state["knots_x"], at = np.unique(x, return_index=True)
-        state["knots_y"] = y[at]
+        state = fit_follower(x, y, anchor, every_value=True)
         steps = np.diff(state["knots_y"])
-        if (steps >= 0).all() or (steps <= 0).all():
+        if state["derived"] and ((steps >= 0).all() or (steps <= 0).all()):
             out[name] = state
     return out
 
 
-def without(encoded: EncodedTable, names: dict[str, dict] | list[str]) -> EncodedTable:
+def without(encoded: EncodedTable, names: Collection[str]) -> EncodedTable:
     """``encoded`` without the columns ``names``."""
     if not names:
         return encoded

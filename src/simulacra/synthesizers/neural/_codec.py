@@ -41,7 +41,7 @@ __all__ = ["Capped", "ModeNormal", "NormalScores", "Part", "QuantileBins", "Tabl
 
 MODE_SAMPLE = 5000  # rows a Gaussian mixture is fitted on
 MODE_MIN_WEIGHT = 0.005
-POINT_SHARE = 0.005  # a value held by this share of rows is a point mode of its own
+POINT_SHARE = 0.005  # a value held by this share of rows is a point, restored by rank
 MAX_POINTS = 50
 
 
@@ -190,7 +190,8 @@ class ModeNormal:
         x = np.clip(offset, -1.0, 1.0) * 4.0 * self.stds_[mode] + self.means_[mode]
         if not len(self.points_) or not len(x):
             return x
-        rank = (np.argsort(np.argsort(x, kind="stable"), kind="stable") + 0.5) / len(x)
+        rank = np.empty(len(x))
+        rank[np.argsort(x, kind="stable")] = (np.arange(len(x)) + 0.5) / len(x)
         at = np.clip(np.searchsorted(self.spans_[:, 0], rank, side="right") - 1, 0, None)
         on = (rank >= self.spans_[at, 0]) & (rank < self.spans_[at, 1])
         return np.where(on, self.points_[at], x)
