@@ -128,3 +128,34 @@ def test_gan_batch_size_must_fit_pac():
     with pytest.raises(InvalidParameterError, match="multiple of pac"):
         simulacra.create("gan", batch_size=105, pac=10)
     assert simulacra.create("gan", batch_size=105, pac=5).pac == 5
+
+
+@pytest.mark.parametrize("average", [0.9, 0.0])
+def test_gan_draws_from_the_moving_average_of_its_generator(table, average, monkeypatch):
+    """After fit the generator holds the running average of its weights over the steps
+    (decay warming up as (1 + t) / (10 + t)); with average=0 its last weights."""
+    torch = pytest.importorskip("torch")
+    from simulacra.synthesizers.neural.gan import GanSynthesizer
+
+    seen = []
+    original = GanSynthesizer._average_generator
+
+    def spy(self):
+        weights = self.network_.generator.state_dict()
+        seen.append({k: v.detach().clone() for k, v in weights.items()})
+        original(self)
+
+    monkeypatch.setattr(GanSynthesizer, "_average_generator", spy)
+    params = {"epochs": 3, "batch_size": 200, "hidden": 16, "embedding_dim": 8}
+    model = simulacra.create("gan", seed=0, average=average, progress=False, **params)
+    held = model.fit(table).network_.generator.state_dict()
+    assert len(seen) == 30  # 2,000 rows in batches of 200, three epochs
+    expected = dict(seen[0])
+    for t, weights in enumerate(seen[1:], start=2):
+        decay = min(average, (1 + t) / (10 + t))
+        for k, v in weights.items():
+            expected[k] = decay * expected[k] + (1 - decay) * v if v.is_floating_point() else v
+    for k, v in expected.items():
+        torch.testing.assert_close(held[k], v)
+    last = seen[-1]["0.fc.weight"]
+    assert torch.equal(held["0.fc.weight"], last) == (average == 0.0)

@@ -77,13 +77,13 @@ class VaeSynthesizer(NeuralSynthesizer):
     }
     params = (
         *training_params(epochs=300, batch_size=500, learning_rate=1e-3),
-        Param("embedding_dim", int, 128, "Size of the latent code.", low=1),
+        Param("embedding_dim", int, 64, "Size of the latent code.", low=1),
         Param("hidden", int, 128, "Width of the encoder's and decoder's hidden layers.", low=4),
         Param("depth", int, 2, "Hidden layers in the encoder and in the decoder.", low=1, high=8),
         Param(
             "loss_factor",
             float,
-            2.0,
+            3.0,
             "Weight of the reconstruction loss against the KL term (TVAE's default: 2).",
             low=0.0,
         ),
