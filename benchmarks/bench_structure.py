@@ -480,12 +480,16 @@ def bench_table(key: str, args: argparse.Namespace, generators: list[str]) -> di
 
 
 def _mean_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """One run as it is; several as the mean of each metric, with each run's
-    quality and detection AUC kept as ``<metric>_runs``."""
+    """One run as it is; several as the mean of each number (anything else from the
+    first run), with each run's quality, detection AUC and TSTR gap kept as
+    ``<metric>_runs``."""
     if len(runs) == 1:
         return runs[0]
-    out: dict[str, Any] = {k: float(np.mean([r[k] for r in runs])) for k in runs[0]}
-    for k in ("quality", "detection_auc", "detection_auc_without_text"):
+    out: dict[str, Any] = {
+        k: float(np.mean([r[k] for r in runs])) if isinstance(v, int | float) else v
+        for k, v in runs[0].items()
+    }
+    for k in ("quality", "detection_auc", "detection_auc_without_text", "gap_accuracy", "gap_r2"):
         if k in runs[0]:
             out[f"{k}_runs"] = [r[k] for r in runs]
     return out
