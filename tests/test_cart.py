@@ -151,3 +151,22 @@ def test_smoothed_numbers_are_rounded_as_the_data_is() -> None:
     assert on_thousand == pytest.approx((income % 1000 == 0).mean(), abs=0.04)
     assert np.allclose(out["small"] * 10, np.round(out["small"] * 10))
     assert out["small"].nunique() > 50 and not (out["small"] % 1 == 0).all()
+
+
+def test_rounding_piles_no_extra_rows_on_round_values_or_spikes() -> None:
+    """A value rounded to 500 must not come out a multiple of 1,000 (the data counts
+    those at step 1,000), nor any smoothed value on a spike."""
+    rng = np.random.default_rng(12)
+    n = 8000
+    income = rng.lognormal(10.8, 0.5, n)
+    kind = rng.random(n)
+    income = np.select(
+        [kind < 0.1, kind < 0.45, kind < 0.8],
+        [50_000.0, np.round(income / 5000) * 5000, np.round(income / 500) * 500],
+        np.round(income, 2),
+    )
+    df = pd.DataFrame({"income": income, "g": rng.choice(["a", "b"], n)})
+    out = simulacra.create("cart", seed=0).fit(df).sample(40_000, seed=1)["income"]
+    for step in (500, 1000, 5000, 10_000):
+        assert (out % step == 0).mean() == pytest.approx((income % step == 0).mean(), abs=0.03)
+    assert (out == 50_000).mean() == pytest.approx((income == 50_000).mean(), abs=0.02)

@@ -424,7 +424,7 @@ def _draw_smooth(
         out = np.where(out < first, 2 * first - out, out)  # reflect at the leaf's range
         out = np.clip(np.where(out > last, 2 * last - out, out), first, last)
         if len(node.get("round_steps", ())):
-            out = _round_as_learned(node, out, rng)
+            out = _round_as_learned(node, out, rng, node.get("spikes", np.zeros(0)))
     return out
 
 
@@ -481,8 +481,16 @@ def _magnitudes(values: np.ndarray, low: int | None = None) -> tuple[np.ndarray,
     return np.where(np.isfinite(power), np.maximum(power, low), low).astype(np.int64), low
 
 
-def _round_as_learned(node: dict, values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Each value rounded to a step drawn from the shares of its order of magnitude."""
+def _round_as_learned(
+    node: dict, values: np.ndarray, rng: np.random.Generator, spikes: np.ndarray
+) -> np.ndarray:
+    """Each value rounded to a step drawn from the shares of its order of magnitude.
+
+    A value is rounded to the nearest number whose step is exactly the one
+    drawn, as the data's values of that step are: rounding to 500 never gives
+    1,000 (a value at step 1,000 in the data's count), and never a spike (a
+    value drawn by its own share): both would pile extra rows on round values.
+    """
     low, top = (int(v) for v in node["round_low"])
     magnitude, _ = _magnitudes(values, low)
     magnitude = np.minimum(magnitude, top) - low
@@ -490,7 +498,17 @@ def _round_as_learned(node: dict, values: np.ndarray, rng: np.random.Generator) 
     pick = np.searchsorted(cum, magnitude + rng.random(len(values)), side="right")
     step = node["round_steps"][node["round_codes"][np.minimum(pick, len(cum) - 1)]]
     safe = np.where(step > 0, step, 1.0)
-    return np.where(step > 0, np.rint(values / safe) * safe, values)
+    lead = np.rint(safe / 10.0 ** np.floor(np.log10(safe)))  # 1, 2 or 5
+    q = values / safe
+    nearest = np.rint(q)
+    best, gap = nearest * safe, np.full(len(values), np.inf)
+    for offset in (0.0, -1.0, 1.0, -2.0, 2.0, -3.0, 3.0):
+        m = nearest + offset
+        odd, fifth = np.fmod(m, 2.0) != 0, np.fmod(m, 5.0) != 0
+        exact = np.where(lead == 5, odd, np.where(lead == 2, fifth, odd & fifth))
+        ok = exact & ~np.isin(m * safe, spikes) & (np.abs(m - q) < gap)
+        best, gap = np.where(ok, m * safe, best), np.where(ok, np.abs(m - q), gap)
+    return np.where(step > 0, best, values)
 
 
 def _last(values: np.ndarray, offsets: np.ndarray, points: np.ndarray) -> np.ndarray:
