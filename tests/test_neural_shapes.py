@@ -101,3 +101,19 @@ def test_a_batch_is_put_back_on_its_points_in_their_shares(spikes, spread, share
         assert abs((out == value).sum() - rows * (high - low)) <= 1
     moved = out != smooth
     assert np.isin(out[moved], codec.points_).all()  # the rest keep the network's values
+
+
+@pytest.mark.parametrize("bins", [12, 160])
+def test_autoregressive_cuts_numbers_into_its_bins(bins):
+    """``bins`` reaches the codec: a continuous column is cut into that many quantile bins,
+    each holding about its share of the rows, and values come back within the column."""
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"x": rng.gamma(2.0, 10.0, 4000), "c": rng.choice(["a", "b"], 4000)})
+    params = {"epochs": 2, "hidden": 16, "bins": bins, "progress": False}
+    model = simulacra.create("autoregressive", seed=0, **params).fit(df)
+    encoder = model.codec_.encoders_["x"]
+    assert encoder.width == bins
+    codes = encoder.encode(df["x"].to_numpy())
+    assert np.bincount(codes).max() <= 1.5 * len(df) / bins
+    out = model.sample(2000, seed=1)["x"]
+    assert out.between(df["x"].min(), df["x"].max()).all()

@@ -25,8 +25,9 @@ from scipy import special
 from torch import nn
 
 from simulacra.conditions import Evidence
+from simulacra.processor import EncodedTable
 from simulacra.synthesizers.base import Param
-from simulacra.synthesizers.neural._codec import QuantileBins
+from simulacra.synthesizers.neural._codec import QuantileBins, TableCodec
 from simulacra.synthesizers.neural._core import NeuralSynthesizer, init_weights, training_params
 
 MAX_TARGETS = 16  # columns scored per batch (a random subset on wide tables: same expectation)
@@ -137,7 +138,21 @@ class AutoregressiveSynthesizer(NeuralSynthesizer):
         *training_params(epochs=200, batch_size=512, learning_rate=2e-3, patience=8),
         Param("hidden", int, 128, "Width of the network's vectors and layers.", low=8),
         Param("depth", int, 2, "Hidden layers in the shared trunk.", low=1, high=8),
+        Param(
+            "bins",
+            int,
+            160,
+            "Quantile bins per numeric or date column (values many rows share are bins of "
+            "their own); a value is drawn uniformly within its bin.",
+            low=2,
+        ),
     )
+
+    def _codec(self, encoded: EncodedTable, rng: np.random.Generator) -> TableCodec:
+        codec = TableCodec(
+            self.numbers, cap=self.category_cap, bins=self.bins, fold_nulls=self.fold_nulls
+        )
+        return codec.fit(encoded.data, encoded.columns, rng)
 
     def _prepare(self, numbers: np.ndarray, codes: np.ndarray) -> None:
         """Each bin's position: the normal score of its middle share, bins in value order."""

@@ -268,7 +268,7 @@ class DPAutoregressiveSynthesizer(DPSGD, AutoregressiveSynthesizer):
             help="Equal-width bins per numeric or date column between its public bounds (a "
             "whole-number column with a short range gets one bin per value).",
         ),
-        *_smaller(AutoregressiveSynthesizer.params, hidden=64),
+        *_smaller(AutoregressiveSynthesizer.params, drop=("bins",), hidden=64),
     )
 
     def _prepare(self, numbers: np.ndarray, codes: np.ndarray) -> None:
