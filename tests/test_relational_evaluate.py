@@ -104,9 +104,10 @@ def test_a_hierarchical_copy_beats_links_drawn_uniformly(shop):
     assert good.scores["inter_table_trends"] > bad.scores["inter_table_trends"] + 0.03
     g, b = by_name(good), by_name(bad)
     # richer customers order more: the copy keeps the count's spread and its trend with income
+    # (its score moves 0.936-0.981 between the model seeds 0-3; links drawn uniformly: 0.85)
     orders = "orders.customer_id"
     assert (
-        g[orders]["cardinality"] > 0.95
+        g[orders]["cardinality"] > 0.93
         and g[orders]["cardinality"] > b[orders]["cardinality"] + 0.07
     )
     assert g[orders]["inter_table_trends"] > b[orders]["inter_table_trends"] + 0.3

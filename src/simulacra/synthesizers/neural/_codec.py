@@ -254,8 +254,9 @@ class QuantileBins:
 
     A column with at most ``bins`` distinct values keeps every value as a bin,
     so it comes back exactly; otherwise values held by at least half a bin's
-    share of rows are point bins and the others are cut at quantiles, drawn
-    back uniformly between the bin's edges.
+    share of rows (and two rows: a value one row holds is never kept) are point
+    bins and the others are cut at quantiles, drawn back uniformly between the
+    bin's edges.
     """
 
     def __init__(self, bins: int = 100) -> None:
@@ -266,8 +267,11 @@ class QuantileBins:
         if len(values) <= self.bins:
             self.points_, self.edges_ = values, np.zeros(0)
             return self
-        points = values[counts >= len(x) / (2 * self.bins)]
+        points = values[counts >= max(len(x) / (2 * self.bins), 2)]
         rest = x[~np.isin(x, points)]
+        if not len(rest):  # every value is held by many rows
+            self.points_, self.edges_ = points, np.zeros(0)
+            return self
         cuts = max(1, self.bins - len(points))
         edges = np.unique(np.quantile(rest, np.linspace(0.0, 1.0, cuts + 1)))
         self.points_ = points

@@ -33,6 +33,10 @@ from simulacra.synthesizers.neural._core import NeuralSynthesizer, init_weights,
 MAX_TARGETS = 16  # columns scored per batch (a random subset on wide tables: same expectation)
 
 
+ROWS_PER_BIN = 4  # a small table's numbers get one bin per this many rows at most
+MIN_BINS = 10
+
+
 class AnyOrderNetwork(nn.Module):
     """Per-column value vectors, a shared trunk, and one softmax head per column.
 
@@ -142,16 +146,19 @@ class AutoregressiveSynthesizer(NeuralSynthesizer):
             "bins",
             int,
             160,
-            "Quantile bins per numeric or date column (values many rows share are bins of "
-            "their own); a value is drawn uniformly within its bin.",
+            "Quantile bins per numeric or date column at most (values many rows share are "
+            f"bins of their own; a table gets no more than one per {ROWS_PER_BIN} rows); a "
+            "value is drawn uniformly within its bin.",
             low=2,
         ),
     )
 
     def _codec(self, encoded: EncodedTable, rng: np.random.Generator) -> TableCodec:
-        codec = TableCodec(
-            self.numbers, cap=self.category_cap, bins=self.bins, fold_nulls=self.fold_nulls
-        )
+        """Numbers in ``bins`` quantile bins, fewer for a small table: a bin of a few rows
+        would be learned from too few examples and would pin its draws near them."""
+        bins = min(self.bins, max(MIN_BINS, len(encoded.data) // ROWS_PER_BIN))
+        cap, fold = self.category_cap, self.fold_nulls
+        codec = TableCodec(self.numbers, cap=cap, bins=bins, fold_nulls=fold)
         return codec.fit(encoded.data, encoded.columns, rng)
 
     def _prepare(self, numbers: np.ndarray, codes: np.ndarray) -> None:
