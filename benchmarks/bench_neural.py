@@ -268,7 +268,7 @@ def score(out: Path, keys: list[str], names: list[str], repeats: int = 1) -> dic
                 runs.append(info | bs.evaluate(train, holdout, synth, table, numeric))
                 _log(f"scored {stem.name}")
             if runs:
-                results[key]["generators"][name] = bs._mean_of(runs)
+                results[key]["generators"][name] = bs.mean_of(runs)
     return results
 
 

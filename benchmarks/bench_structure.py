@@ -475,11 +475,11 @@ def bench_table(key: str, args: argparse.Namespace, generators: list[str]) -> di
             runs.append({"fit_s": fit_s, "sample_s": sample_s, **metrics})
             _log("  " + ", ".join(f"{k}={_fmt(v)}" for k, v in runs[-1].items()))
         args.repeat = 0
-        result["generators"][name] = _mean_of(runs)
+        result["generators"][name] = mean_of(runs)
     return result
 
 
-def _mean_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+def mean_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """One run as it is; several as the mean of each number (anything else from the
     first run), with each run's quality, detection AUC and TSTR gap kept as
     ``<metric>_runs``."""

@@ -424,7 +424,7 @@ def _draw_smooth(
         out = np.where(out < first, 2 * first - out, out)  # reflect at the leaf's range
         out = np.clip(np.where(out > last, 2 * last - out, out), first, last)
         if len(node.get("round_steps", ())):
-            out = _round_as_learned(node, out, rng, node.get("spikes", np.zeros(0)))
+            out = _round_as_learned(node, out, rng)
     return out
 
 
@@ -481,9 +481,7 @@ def _magnitudes(values: np.ndarray, low: int | None = None) -> tuple[np.ndarray,
     return np.where(np.isfinite(power), np.maximum(power, low), low).astype(np.int64), low
 
 
-def _round_as_learned(
-    node: dict, values: np.ndarray, rng: np.random.Generator, spikes: np.ndarray
-) -> np.ndarray:
+def _round_as_learned(node: dict, values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Each value rounded to a step drawn from the shares of its order of magnitude.
 
     A value is rounded to the nearest number whose step is exactly the one
@@ -501,13 +499,15 @@ def _round_as_learned(
     lead = np.rint(safe / 10.0 ** np.floor(np.log10(safe)))  # 1, 2 or 5
     q = values / safe
     nearest = np.rint(q)
+    spikes = node.get("spikes", np.zeros(0))
     best, gap = nearest * safe, np.full(len(values), np.inf)
     for offset in (0.0, -1.0, 1.0, -2.0, 2.0, -3.0, 3.0):
         m = nearest + offset
         odd, fifth = np.fmod(m, 2.0) != 0, np.fmod(m, 5.0) != 0
         exact = np.where(lead == 5, odd, np.where(lead == 2, fifth, odd & fifth))
-        ok = exact & ~np.isin(m * safe, spikes) & (np.abs(m - q) < gap)
-        best, gap = np.where(ok, m * safe, best), np.where(ok, np.abs(m - q), gap)
+        value, distance = m * safe, np.abs(m - q)
+        ok = exact & ~np.isin(value, spikes) & (distance < gap)
+        best, gap = np.where(ok, value, best), np.where(ok, distance, gap)
     return np.where(step > 0, best, values)
 
 

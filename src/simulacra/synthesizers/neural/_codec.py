@@ -43,6 +43,7 @@ MODE_SAMPLE = 5000  # rows a Gaussian mixture is fitted on
 MODE_MIN_WEIGHT = 0.005
 POINT_SHARE = 0.005  # a value held by this share of rows is a point, restored by rank
 MAX_POINTS = 50
+QUANTILE_BINS = 100  # bins per number where a family shows numbers as bins
 
 
 @dataclass(frozen=True)
@@ -259,7 +260,7 @@ class QuantileBins:
     bin's edges.
     """
 
-    def __init__(self, bins: int = 100) -> None:
+    def __init__(self, bins: int = QUANTILE_BINS) -> None:
         self.bins = bins
 
     def fit(self, x: np.ndarray, rng: np.random.Generator) -> QuantileBins:
@@ -339,7 +340,11 @@ class TableCodec:
     """
 
     def __init__(
-        self, numbers: str = "modes", cap: int = 100, bins: int = 100, fold_nulls: bool = False
+        self,
+        numbers: str = "modes",
+        cap: int = 100,
+        bins: int = QUANTILE_BINS,
+        fold_nulls: bool = False,
     ) -> None:
         if numbers not in _NUMBERS:
             raise ValueError(f"numbers must be one of {sorted(_NUMBERS)}, got {numbers!r}")

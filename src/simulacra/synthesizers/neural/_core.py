@@ -44,7 +44,7 @@ from simulacra.synthesizers._followers import (
     without,
 )
 from simulacra.synthesizers.base import Param, Synthesizer
-from simulacra.synthesizers.neural._codec import TableCodec
+from simulacra.synthesizers.neural._codec import QUANTILE_BINS, TableCodec
 
 __all__ = ["MIN_ROWS", "NeuralSynthesizer", "TrainingWarning", "init_weights", "training_params"]
 
@@ -211,8 +211,13 @@ class NeuralSynthesizer(Synthesizer):
 
     def _codec(self, encoded: EncodedTable, rng: np.random.Generator) -> TableCodec:
         """The codec of the network's parts, learned from the encoded training table."""
-        codec = TableCodec(self.numbers, cap=self.category_cap, fold_nulls=self.fold_nulls)
+        bins = self._number_bins(len(encoded.data))
+        codec = TableCodec(self.numbers, self.category_cap, bins, self.fold_nulls)
         return codec.fit(encoded.data, encoded.columns, rng)
+
+    def _number_bins(self, rows: int) -> int:
+        """Quantile bins per number for a table of ``rows`` rows (where numbers are bins)."""
+        return QUANTILE_BINS
 
     def _epoch_batches(
         self, rows: np.ndarray, size: int, rng: np.random.Generator

@@ -25,9 +25,8 @@ from scipy import special
 from torch import nn
 
 from simulacra.conditions import Evidence
-from simulacra.processor import EncodedTable
 from simulacra.synthesizers.base import Param
-from simulacra.synthesizers.neural._codec import QuantileBins, TableCodec
+from simulacra.synthesizers.neural._codec import QuantileBins
 from simulacra.synthesizers.neural._core import NeuralSynthesizer, init_weights, training_params
 
 MAX_TARGETS = 16  # columns scored per batch (a random subset on wide tables: same expectation)
@@ -153,13 +152,10 @@ class AutoregressiveSynthesizer(NeuralSynthesizer):
         ),
     )
 
-    def _codec(self, encoded: EncodedTable, rng: np.random.Generator) -> TableCodec:
-        """Numbers in ``bins`` quantile bins, fewer for a small table: a bin of a few rows
-        would be learned from too few examples and would pin its draws near them."""
-        bins = min(self.bins, max(MIN_BINS, len(encoded.data) // ROWS_PER_BIN))
-        cap, fold = self.category_cap, self.fold_nulls
-        codec = TableCodec(self.numbers, cap=cap, bins=bins, fold_nulls=fold)
-        return codec.fit(encoded.data, encoded.columns, rng)
+    def _number_bins(self, rows: int) -> int:
+        """``bins``, fewer for a small table: a bin of a few rows would be learned from too
+        few examples and would pin its draws near them."""
+        return min(self.bins, max(MIN_BINS, rows // ROWS_PER_BIN))
 
     def _prepare(self, numbers: np.ndarray, codes: np.ndarray) -> None:
         """Each bin's position: the normal score of its middle share, bins in value order."""

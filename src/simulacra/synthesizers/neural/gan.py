@@ -359,22 +359,21 @@ class GanSynthesizer(NeuralSynthesizer):
         """
         if not self.average:
             return
-        weights = self.network_.generator.state_dict()
-        if getattr(self, "_averaged", None) is None:
-            self._averaged = {k: v.detach().clone() for k, v in weights.items()}
-            self._averaged_steps = 0
+        weights = self.network_.generator.state_dict()  # detached tensors
         self._averaged_steps += 1
+        if self._averaged is None:
+            self._averaged = {k: v.clone() for k, v in weights.items()}
+            return
         t = self._averaged_steps
         decay = min(self.average, (1 + t) / (10 + t))
-        with torch.no_grad():
-            for name, value in weights.items():
-                if value.dtype.is_floating_point:
-                    self._averaged[name].lerp_(value.detach(), 1 - decay)
-                else:  # batch norm's step count
-                    self._averaged[name].copy_(value)
+        for name, value in weights.items():
+            if value.dtype.is_floating_point:
+                self._averaged[name].lerp_(value, 1 - decay)
+            else:  # batch norm's step count
+                self._averaged[name].copy_(value)
 
     def _fit(self, encoded: EncodedTable, rng: np.random.Generator) -> None:
-        self._averaged = None
+        self._averaged, self._averaged_steps = None, 0
         super()._fit(encoded, rng)
         averaged, self._averaged = self._averaged, None
         if averaged is not None and self.stop_reason_ != "nan loss":
