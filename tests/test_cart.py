@@ -81,9 +81,11 @@ def test_visit_order_is_used_and_checked(mixed: pd.DataFrame) -> None:
         simulacra.create("cart", visit_order=["nope"]).fit(mixed)
 
 
-def test_default_order_puts_categories_first(mixed: pd.DataFrame) -> None:
+def test_default_order_is_the_tables_column_order(mixed: pd.DataFrame) -> None:
     model = simulacra.create("cart", seed=0).fit(mixed)
-    assert model.order_[0] == "group"
+    assert model.order_ == ["group", "income", "score", "spend#null", "spend"]
+    turned = simulacra.create("cart", seed=0).fit(mixed[["spend", "score", "income", "group"]])
+    assert turned.order_ == ["spend#null", "spend", "score", "income", "group"]
 
 
 def test_larger_leaves_move_away_from_training_rows(mixed: pd.DataFrame) -> None:

@@ -62,8 +62,8 @@ class CartSynthesizer(Synthesizer):
             "visit_order",
             list,
             None,
-            "Columns in the order they are drawn (others follow); default: categories by "
-            "fewest levels, then numbers and dates. Leading columns condition exactly.",
+            "Columns in the order they are drawn (others follow); default: the table's own "
+            "column order, as synthpop. Leading columns condition exactly.",
             nullable=True,
         ),
         Param(
@@ -152,19 +152,14 @@ class CartSynthesizer(Synthesizer):
 # ---------------------------------------------------------------- helpers
 def _visit_order(columns: list[EncodedColumn], requested: list[Any] | None) -> list[str]:
     """Encoded columns in visit order; each ``#null`` indicator just before its column."""
-    sources = list(dict.fromkeys(c.source for c in columns))
-    if requested is not None:
-        unknown = [c for c in requested if c not in sources]
-        if unknown or len(set(map(str, requested))) != len(requested):
-            raise InvalidParameterError(
-                f"cart: visit_order names {unknown or 'a column twice'}; it must list distinct "
-                f"columns the model learns: {sources}"
-            )
-        lead = list(requested)
-    else:
-        card = {c.source: c.cardinality for c in columns if c.name == c.source}
-        discrete = sorted((s for s in sources if card.get(s)), key=lambda s: card[s])
-        lead = discrete
+    sources = list(dict.fromkeys(c.source for c in columns))  # the table's own order
+    lead = list(requested or [])
+    unknown = [c for c in lead if c not in sources]
+    if unknown or len(set(map(str, lead))) != len(lead):
+        raise InvalidParameterError(
+            f"cart: visit_order names {unknown or 'a column twice'}; it must list distinct "
+            f"columns the model learns: {sources}"
+        )
     ordered = lead + [s for s in sources if s not in lead]
     names = {c.name for c in columns}
     out: list[str] = []
