@@ -52,13 +52,16 @@ def family_counts(child: np.ndarray, r: int, index: np.ndarray | None, q: int) -
     return flat.reshape(q, r).astype(np.float64)
 
 
-def bic_score(counts: np.ndarray, rows: int) -> float:
-    """BIC of one node given its parents: log-likelihood minus ``log(rows) / 2`` per free value."""
+def bic_score(counts: np.ndarray, rows: int, penalty: float = 1.0) -> float:
+    """BIC of one node given its parents: log-likelihood minus ``log(rows) / 2`` per free value.
+
+    ``penalty`` scales that charge (1: BIC; below 1 the search keeps weaker links).
+    """
     counts = np.maximum(counts, 0.0)
     totals = counts.sum(axis=1)
     loglik = xlogy(counts, counts).sum() - xlogy(totals, totals).sum()
     q, r = counts.shape
-    return float(loglik - 0.5 * math.log(max(rows, 2)) * q * (r - 1))
+    return float(loglik - penalty * 0.5 * math.log(max(rows, 2)) * q * (r - 1))
 
 
 def cpt_from_counts(counts: np.ndarray, alpha: float) -> np.ndarray:
@@ -85,6 +88,7 @@ def hill_climb(
     max_cells: int,
     observed: Sequence[np.ndarray | None] | None = None,
     all_rows: Sequence[int] = (),
+    penalty: float = 1.0,
 ) -> list[list[int]]:
     """Parent views per column from greedy BIC search over edge additions, deletions, reversals.
 
@@ -97,7 +101,8 @@ def hill_climb(
     ``w`` holds a real value (``None``: all rows); a family is scored on the
     rows where all its members are real, scaled to the full row count (an
     available-case BIC), so stand-ins for missing cells dilute nothing;
-    columns in ``all_rows`` (missing-value indicators) are scored on every row.
+    columns in ``all_rows`` (missing-value indicators) are scored on every row;
+    ``penalty`` scales BIC's charge per free value.
     Local scores are cached; after a move only the changed columns'
     candidate gains are recomputed.
     """
@@ -128,7 +133,7 @@ def hill_climb(
             counts = family_counts(values, cards[child], index, q)
             if keep is not None:
                 counts *= rows / max(len(values), 1)
-            cache[key] = bic_score(counts, rows)
+            cache[key] = bic_score(counts, rows, penalty)
         return cache[key]
 
     def refresh(c: int) -> None:

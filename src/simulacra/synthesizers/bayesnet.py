@@ -50,8 +50,10 @@ class BayesianNetworkSynthesizer(Synthesizer):
     per value); categories, and the ``#null`` indicators of columns with
     gaps, are nodes as they are. The graph comes from greedy hill climbing on
     the BIC score (add, delete or reverse an edge, at most ``max_parents``
-    per node); a numeric parent may enter a table through its bins merged
-    into ``parent_bins``, twice as many, and so on, as BIC sees fit. Tables
+    per node), its charge per free value scaled by ``penalty`` (a quarter:
+    full BIC drops the many weak links a wide table is made of); a numeric
+    parent may enter a table through its bins merged into ``parent_bins``,
+    twice as many, and so on, as the score sees fit. Tables
     are counts plus a small Dirichlet prior. A column with gaps has one more
     code, "missing", so a gap is an outcome of its own that may depend on,
     and explain, the other columns (its ``#null`` indicator is not a node).
@@ -113,6 +115,14 @@ class BayesianNetworkSynthesizer(Synthesizer):
             high=8,
         ),
         Param(
+            "penalty",
+            float,
+            0.25,
+            "BIC's charge per free value of a column's table, as a multiple of log(rows) / 2: "
+            "lower keeps weaker links (more parents), higher a sparser network.",
+            low=0.0,
+        ),
+        Param(
             "parent_bins",
             int,
             5,
@@ -158,7 +168,7 @@ class BayesianNetworkSynthesizer(Synthesizer):
         if rows > STRUCTURE_ROWS:
             learn = view_codes[:, np.sort(rng.choice(rows, STRUCTURE_ROWS, replace=False))]
         cells = max(min(learn.shape[1], MAX_CELLS), 4)
-        chosen = hill_climb(learn, view_cards, views, self.max_parents, cells)
+        chosen = hill_climb(learn, view_cards, views, self.max_parents, cells, penalty=self.penalty)
         self.parents_ = [[w if w < d else extra[w - d][0] for w in pa] for pa in chosen]
         self.merged_ = [[-1 if w < d else extra[w - d][1] for w in pa] for pa in chosen]
         self.cpts_ = []
