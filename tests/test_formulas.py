@@ -67,3 +67,16 @@ def test_models_compute_a_detected_total_and_dp_families_do_not_detect_it():
     assert np.allclose(out["paid_total"], parts, atol=0.011, rtol=0)
     private = simulacra.create("dp-marginals", seed=0, epsilon=5.0).fit(df)
     assert private.metadata_.constraints == []  # found in the rows, it would be a free release
+
+
+def test_detected_metadata_fits_when_the_total_is_finer_than_its_parts():
+    rng = np.random.default_rng(2)
+    principal = np.round(rng.uniform(1_000, 40_000, 1_000), 2)
+    interest = principal * rng.uniform(0.05, 0.2, 1_000)  # to the fraction of a cent
+    df = pd.DataFrame(
+        {"principal": principal, "interest": np.round(interest, 2), "total": principal + interest}
+    )
+    meta = simulacra.Metadata.detect(df)  # as `simulacra detect` writes it
+    assert [c["column"] for c in meta.constraints] == ["total"]
+    out = simulacra.create("independent", seed=0).fit(df, metadata=meta).sample(500)
+    assert np.allclose(out["total"], out["principal"] + out["interest"], atol=0.011, rtol=0)

@@ -534,9 +534,31 @@ class Formula(Constraint):
     def _holds(self, view: View, state: dict[str, Any] | None) -> np.ndarray:
         actual, null = view.scaled(self.column)
         expected, undefined = self._expected(view)
-        scale = view.scale(self.column)
-        close = np.abs(actual - expected) <= scale.tolerance(expected)
+        slack = view.scale(self.column).tolerance(expected) + self._parts_rounding(view, expected)
+        close = np.abs(actual - expected) <= slack
         return close | null | undefined
+
+    def _parts_rounding(self, view: View, expected: np.ndarray) -> np.ndarray:
+        """How far rounding the read columns to their decimals may move the result.
+
+        A total kept to the fraction of a cent beside parts rounded to the cent
+        (``paid_total = paid_principal + paid_interest``) holds only this loosely,
+        as :meth:`Metadata.detect` accepts it; each read column with decimals is
+        moved by half its step and the change in the result counted.
+        """
+        assert self.expression is not None
+        names, slack = self.expression.names, np.zeros(len(expected))
+        if view.meta.columns[self.column].type != "numerical":
+            return slack
+        values = view.values(names)
+        for name in names:
+            column = view.meta.columns[name]
+            if column.type != "numerical" or column.integer or column.decimals is None:
+                continue
+            moved = {**values, name: values[name] + 0.5 * 10.0**-column.decimals}
+            shifted = np.asarray(self.expression.evaluate(moved, len(view)), dtype="float64")
+            slack += np.nan_to_num(np.abs(shifted - expected))
+        return slack
 
     def _repair(self, view: View, filled: bool) -> int:
         """Fill the column: every row if the model never learned it (``filled``), else bad rows."""
