@@ -4,7 +4,7 @@ Columns are visited in order. The first is drawn from its marginal; each
 later column from the leaf of a tree fitted on the columns before it: codes
 from the leaf's class shares, numbers from the leaf's values, interpolated
 between neighbours and smoothed with a kernel so that training values are not
-copied verbatim. A value that many rows share (an income of 0, a 40-hour
+copied verbatim (then shrunk back to the leaf's spread, which the kernel widens). A value that many rows share (an income of 0, a 40-hour
 week) is an outcome of its own, drawn exactly, never smeared, and smoothed
 draws are rounded as the data is (incomes to the thousand, at the learned
 share per order of magnitude). A column with
@@ -290,7 +290,7 @@ def _leaf_values(leaves: np.ndarray, y: np.ndarray, n_leaves: int, cap: int) -> 
     q = [_leaf_quantile(values, points, p) for p in (0.25, 0.75)]
     spread = np.where(q[1] > q[0], np.minimum(sd, (q[1] - q[0]) / 1.34), sd)
     bandwidth = 0.9 * spread * np.maximum(counts, 1) ** -0.2
-    return {"values": values, "points": points, "bandwidth": bandwidth}
+    return {"values": values, "points": points, "bandwidth": bandwidth, "mean": mean, "sd": sd}
 
 
 def _leaf_quantile(values: np.ndarray, points: np.ndarray, p: float) -> np.ndarray:
@@ -415,6 +415,12 @@ def _draw_smooth(
     if smoothing > 0:
         width = smoothing * node["bandwidth"][leaves]
         out = out + rng.standard_normal(len(out)) * width
+        if "sd" in node:  # models saved before kept no leaf spread
+            # the kernel adds its variance to the leaf's: shrink back to the leaf's spread
+            # (Silverman's variance-corrected smoothed bootstrap)
+            sd, mean = node["sd"][leaves], node["mean"][leaves]
+            ratio = np.divide(width, sd, out=np.zeros(len(sd)), where=sd > 0)
+            out = mean + (out - mean) / np.sqrt(1.0 + ratio**2)
         first, last = values[offsets], _last(values, offsets, pts)
         out = np.where(out < first, 2 * first - out, out)  # reflect at the leaf's range
         out = np.clip(np.where(out > last, 2 * last - out, out), first, last)
