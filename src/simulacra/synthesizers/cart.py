@@ -1,17 +1,17 @@
 """``cart``: sequential synthesis with decision trees, column by column (as synthpop).
 
-Columns are visited in order. The first is drawn from its marginal; each
-later column from the leaf of a tree fitted on the columns before it: codes
-from the leaf's class shares, numbers from the leaf's values, interpolated
-between neighbours and smoothed with a kernel so that training values are not
-copied verbatim (then shrunk back to the leaf's spread, which the kernel widens). A value that many rows share (an income of 0, a 40-hour
-week) is an outcome of its own, drawn exactly, never smeared, and smoothed
-draws are rounded as the data is (incomes to the thousand, at the learned
-share per order of magnitude). A column with
-missing values is preceded by its ``#null`` indicator, so missingness is an
-outcome of its own, and its tree learns from the rows where it is present.
-Trees are stored as arrays (data, not code) and
-walked vectorized, level by level.
+Columns are visited in the table's order. The first is drawn from its
+marginal; each later column from the leaf of a tree fitted on the columns
+before it: codes from the leaf's class shares, numbers from the leaf's
+values, interpolated between neighbours and smoothed with a kernel so that
+training values are not copied verbatim (then shrunk back to the leaf's
+spread, which the kernel widens). A value that many rows share (an income of
+0, a 40-hour week) is an outcome of its own, drawn exactly, never smeared,
+and smoothed draws are rounded as the data is (incomes to the thousand, at
+the learned share per order of magnitude). A column with missing values is
+preceded by its ``#null`` indicator, so missingness is an outcome of its own,
+and its tree learns from the rows where it is present. Trees are stored as
+arrays (data, not code) and walked vectorized, level by level.
 """
 
 from __future__ import annotations
