@@ -20,7 +20,7 @@ import pandas as pd
 
 from simulacra.metadata import Column
 
-__all__ = ["detect_sums"]
+__all__ = ["detect_sums", "half_step"]
 
 MAX_COLUMNS = 40  # numbers searched (the first ones); triples grow with the cube
 MIN_ROWS = 20  # rows a table needs before a relation counts as evidence
@@ -44,7 +44,7 @@ def detect_sums(data: pd.DataFrame, columns: dict[str, Column]) -> list[dict[str
     if len(names) < 3 or len(data) < MIN_ROWS:
         return []
     values = data[names].to_numpy(dtype=np.float64)
-    steps = np.array([_half_step(columns[n]) for n in names])
+    steps = np.array([half_step(columns[n]) for n in names])
     found = _candidates(values, steps)
     size = np.abs(values).mean(axis=0)
     found.sort(key=lambda f: (sum(s < 0 for s in f[2]), len(f[1]), -size[f[0]]))
@@ -71,7 +71,7 @@ def _usable(values: pd.Series) -> bool:
     )
 
 
-def _half_step(column: Column) -> float:
+def half_step(column: Column) -> float:
     """Half the unit a column is rounded to: what rounding may move a value by."""
     if column.integer:
         return 0.0

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from simulacra._expressions import Expression, column_values, to_instants
+from simulacra._formulas import half_step
 from simulacra._reparam import Combine, Drop, Gap, OneHotStep, Ratio, Step, Table
 from simulacra.errors import InvalidDataError
 from simulacra.metadata import Column, Metadata
@@ -543,8 +544,8 @@ class Formula(Constraint):
 
         A total kept to the fraction of a cent beside parts rounded to the cent
         (``paid_total = paid_principal + paid_interest``) holds only this loosely,
-        as :meth:`Metadata.detect` accepts it; each read column with decimals is
-        moved by half its step and the change in the result counted.
+        as :meth:`Metadata.detect` accepts it; each read column is moved by
+        detection's :func:`half_step` and the change in the result counted.
         """
         assert self.expression is not None
         names, slack = self.expression.names, np.zeros(len(expected))
@@ -552,12 +553,11 @@ class Formula(Constraint):
             return slack
         values = view.values(names)
         for name in names:
-            column = view.meta.columns[name]
-            if column.type != "numerical" or column.integer or column.decimals is None:
-                continue
-            moved = {**values, name: values[name] + 0.5 * 10.0**-column.decimals}
-            shifted = np.asarray(self.expression.evaluate(moved, len(view)), dtype="float64")
-            slack += np.nan_to_num(np.abs(shifted - expected))
+            step = half_step(view.meta.columns[name])
+            if step:
+                moved = {**values, name: values[name] + step}
+                shifted = self.expression.evaluate(moved, len(view))
+                slack += np.nan_to_num(np.abs(np.asarray(shifted, dtype="float64") - expected))
         return slack
 
     def _repair(self, view: View, filled: bool) -> int:
