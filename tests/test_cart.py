@@ -58,6 +58,18 @@ def test_smoothing_moves_draws_but_keeps_the_spread(mixed: pd.DataFrame) -> None
     assert not np.allclose(draws[0.0]["income"], draws[3.0]["income"])
 
 
+def test_a_skewed_leaf_keeps_its_upper_tail() -> None:
+    # one leaf per group of 3,000 lognormal incomes: evenly spaced stored values put the
+    # top 1/31 of each leaf uniformly between its 97th percentile and its largest value
+    rng = np.random.default_rng(3)
+    group = rng.choice(["a", "b"], 6000)
+    income = np.exp(rng.normal(11.0, 0.8, 6000)) * np.where(group == "a", 1.0, 2.0)
+    df = pd.DataFrame({"group": group, "income": income})
+    out = simulacra.create("cart", seed=0, smoothing=0.0).fit(df).sample(100_000)
+    for q in (0.01, 0.99, 0.995):  # evenly spaced values: 0.86, 2.1 and 2.0 times the real
+        assert out["income"].quantile(q) == pytest.approx(df["income"].quantile(q), rel=0.1)
+
+
 def test_lattice_columns_stay_on_their_steps(mixed: pd.DataFrame) -> None:
     out = simulacra.create("cart", seed=0).fit(mixed).sample(6000)
     assert np.allclose(out["score"] * 2, np.round(out["score"] * 2))

@@ -271,7 +271,14 @@ def _apply(node: dict[str, Any], x: np.ndarray) -> np.ndarray:
 
 
 def _leaf_values(leaves: np.ndarray, y: np.ndarray, n_leaves: int, cap: int) -> dict:
-    """Sorted values per leaf (at most ``cap`` quantiles) and a kernel bandwidth."""
+    """Sorted values per leaf (at most ``cap`` order statistics) and a kernel bandwidth.
+
+    A leaf with more rows than ``cap`` keeps order statistics spaced densely
+    at its two ends and sparsely in its middle (ranks along ``t - a sin(2 pi
+    t) / 2 pi``), each with its place on the leaf's CDF (``knots``): evenly
+    spaced ranks would spread the top 3 % of a skewed leaf (incomes) evenly
+    up to its largest value.
+    """
     order = np.lexsort((y, leaves))
     y, leaves = y[order], leaves[order]
     counts = np.bincount(leaves, minlength=n_leaves)
@@ -279,54 +286,73 @@ def _leaf_values(leaves: np.ndarray, y: np.ndarray, n_leaves: int, cap: int) -> 
     points = np.minimum(counts, cap)
     if cap == MAX_GRID:  # a whole column: one point per few rows, as the marginals keep
         points = np.minimum(points, np.maximum(counts // MIN_ROWS_PER_POINT, 2))
-    pos = np.arange(points.sum()) - np.repeat(np.cumsum(points) - points, points)
     leaf = np.repeat(np.arange(n_leaves), points)
-    scale = np.where(points[leaf] > 1, (counts[leaf] - 1) / np.maximum(points[leaf] - 1, 1), 0)
-    values = y[starts[leaf] + np.rint(pos * scale).astype(np.int64)] if len(y) else np.zeros(0)
+    pos = np.arange(points.sum()) - np.repeat(np.cumsum(points) - points, points)
+    t = pos / np.maximum(points[leaf] - 1, 1)
+    bend = np.clip(counts / np.maximum(points, 1) - 1.0, 0.0, 1.0)[leaf]  # 0 when all kept
+    last = np.maximum(counts[leaf] - 1, 0)
+    rank = np.rint((t - bend * np.sin(2 * np.pi * t) / (2 * np.pi)) * last).astype(np.int64)
+    keep = np.ones(len(rank), dtype=bool)
+    keep[1:] = (leaf[1:] != leaf[:-1]) | (rank[1:] != rank[:-1])  # ends bunch up: once each
+    leaf, rank, last = leaf[keep], rank[keep], last[keep]
+    points = np.bincount(leaf, minlength=n_leaves)
+    values = y[starts[leaf] + rank] if len(y) else np.zeros(0)
+    knots = np.divide(rank, last, out=np.zeros(len(rank)), where=last > 0)
     # Silverman's rule per leaf: 0.9 * min(sd, IQR / 1.34) * n^(-1/5)
     mean = np.bincount(leaves, weights=y, minlength=n_leaves) / np.maximum(counts, 1)
     var = np.bincount(leaves, weights=(y - mean[leaves]) ** 2, minlength=n_leaves)
     sd = np.sqrt(var / np.maximum(counts - 1, 1))
-    q = [_leaf_quantile(values, points, p) for p in (0.25, 0.75)]
+    spots = {"values": values, "points": points, "knots": knots}
+    q = [_inverse_cdf(spots, np.arange(n_leaves), np.full(n_leaves, p)) for p in (0.25, 0.75)]
     spread = np.where(q[1] > q[0], np.minimum(sd, (q[1] - q[0]) / 1.34), sd)
     bandwidth = 0.9 * spread * np.maximum(counts, 1) ** -0.2
-    return {"values": values, "points": points, "bandwidth": bandwidth, "mean": mean, "sd": sd}
+    return {**spots, "bandwidth": bandwidth, "mean": mean, "sd": sd}
 
 
-def _leaf_quantile(values: np.ndarray, points: np.ndarray, p: float) -> np.ndarray:
-    offsets = np.cumsum(points) - points
-    return _interpolate(values, offsets, points, np.full(len(points), p))
+def _knots(node: dict) -> np.ndarray:
+    """Each stored value's place on its leaf's CDF (evenly spaced in models saved before)."""
+    if "knots" in node:
+        return node["knots"]
+    points = node["points"]
+    pos = np.arange(points.sum()) - np.repeat(np.cumsum(points) - points, points)
+    return pos / np.maximum(np.repeat(points, points) - 1, 1)
 
 
-def _interpolate(
-    values: np.ndarray, offsets: np.ndarray, points: np.ndarray, u: np.ndarray
-) -> np.ndarray:
-    """Inverse CDF of each row's leaf at ``u``: linear between the leaf's sorted values."""
+def _inverse_cdf(node: dict, leaves: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Inverse CDF of each row's leaf at ``u``: linear between the leaf's stored values."""
+    values, points = node["values"], node["points"]
     if not len(values):
         return np.zeros(len(u))
-    pos = u * np.maximum(points - 1, 0)
-    low = np.floor(pos).astype(np.int64)
-    high = np.minimum(low + 1, np.maximum(points - 1, 0))
-    a = values[np.minimum(offsets + low, len(values) - 1)]
-    b = values[np.minimum(offsets + high, len(values) - 1)]
-    return a + (pos - low) * (b - a)
+    knots = _knots(node)
+    offsets = (np.cumsum(points) - points)[leaves]
+    pts = points[leaves]
+    owner = np.repeat(np.arange(len(points)), points)
+    # the segment holding u: search the leaves' knots laid end to end, 2 apart
+    at = np.searchsorted(2.0 * owner + knots, 2.0 * leaves + u, side="right") - 1
+    low = np.clip(at, offsets, offsets + np.maximum(pts - 2, 0))
+    low = np.minimum(low, len(values) - 1)
+    high = np.minimum(low + (pts > 1), len(values) - 1)
+    a, b = values[low], values[high]
+    width = knots[high] - knots[low]
+    share = np.divide(u - knots[low], width, out=np.zeros(len(u)), where=width > 0)
+    return a + np.clip(share, 0.0, 1.0) * (b - a)
 
 
-def _cdf_at(
-    values: np.ndarray, offsets: np.ndarray, points: np.ndarray, leaves: np.ndarray, x: np.ndarray
-) -> np.ndarray:
+def _cdf_at(node: dict, leaves: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Where ``x`` falls on each row's leaf inverse CDF, as a share in [0, 1].
 
     Loops over the distinct leaves of the rows (few: conditioned columns lead
     the visit order), never over rows.
     """
+    values, points, knots = node["values"], node["points"], _knots(node)
+    offsets = np.cumsum(points) - points
     out = np.zeros(len(x))
     for leaf in np.unique(leaves):
         rows = leaves == leaf
-        start, m = offsets[rows][0], points[rows][0]
+        start, m = offsets[leaf], points[leaf]
         own = values[start : start + m]
         if m > 1:
-            out[rows] = np.interp(x[rows], own, np.linspace(0.0, 1.0, m))
+            out[rows] = np.interp(x[rows], own, knots[start : start + m])
         elif m == 1:
             out[rows] = own[0] < x[rows]
     return out
@@ -409,9 +435,9 @@ def _draw_smooth(
         if (low > high).any():
             raise _impossible(name)
         _, _, a, b = _leaf_span(node, leaves, low, high)
-        out = np.clip(_interpolate(values, offsets, pts, a + u * (b - a)), low, high)
+        out = np.clip(_inverse_cdf(node, leaves, a + u * (b - a)), low, high)
         return np.where(low == high, low, out)
-    out = _interpolate(values, offsets, pts, u)
+    out = _inverse_cdf(node, leaves, u)
     if smoothing > 0:
         width = smoothing * node["bandwidth"][leaves]
         out = out + rng.standard_normal(len(out)) * width
@@ -433,10 +459,9 @@ def _leaf_span(
     node: dict, leaves: np.ndarray, low: np.ndarray, high: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Each row's leaf offset and point count, and where ``low``/``high`` fall on its CDF."""
-    values, points = node["values"], node["points"]
+    points = node["points"]
     offsets, pts = (np.cumsum(points) - points)[leaves], points[leaves]
-    a = _cdf_at(values, offsets, pts, leaves, low)
-    b = _cdf_at(values, offsets, pts, leaves, high)
+    a, b = _cdf_at(node, leaves, low), _cdf_at(node, leaves, high)
     return offsets, pts, a, b
 
 
