@@ -463,7 +463,8 @@ def bench_table(key: str, args: argparse.Namespace, generators: list[str]) -> di
             args.repeat = repeat
             _log(f"{key}: {name}" + (f" (fit {repeat + 1} of {args.repeats})" * (args.repeats > 1)))
             try:
-                synth, fit_s, sample_s = run_generator(name, raw_train, args)
+                params = args.cart_params if name == "cart" else {}
+                synth, fit_s, sample_s = run_generator(name, raw_train, args, **params)
                 if args.samples is not None:
                     args.samples.mkdir(parents=True, exist_ok=True)
                     synth.to_parquet(args.samples / f"{key}-{name}-{repeat}.parquet")
@@ -644,6 +645,12 @@ def main() -> None:
         "--knobs", default=None, help="tables for the cart knob grid (default: --tables; 'none')"
     )
     parser.add_argument("--knob-min-leaf", default=KNOB_MIN_LEAF, help="cart min_leaf values")
+    parser.add_argument(
+        "--cart-params",
+        type=json.loads,
+        default={},
+        help="cart's parameters in the main run, as JSON, e.g. '{\"prune\": 4}'",
+    )
     parser.add_argument("--timing", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--mostly-minutes", type=float, default=4.0, help="TabularARGN time cap")
     parser.add_argument("--ctgan-epochs", type=int, default=300)
@@ -687,6 +694,7 @@ def main() -> None:
             "repeats": args.repeats,
             "dcr_synthetic_rows": DCR_SYNTH_ROWS,
             "knob_min_leaf": args.knob_min_leaf,
+            "cart_params": args.cart_params,
             "knob_prune": list(KNOB_PRUNE),
             "knob_smoothing": list(KNOB_SMOOTHING),
             "mostly_minutes": args.mostly_minutes if "mostlyai" in generators else None,
