@@ -287,8 +287,7 @@ def _leaf_values(leaves: np.ndarray, y: np.ndarray, n_leaves: int, cap: int) -> 
     if cap == MAX_GRID:  # a whole column: one point per few rows, as the marginals keep
         points = np.minimum(points, np.maximum(counts // MIN_ROWS_PER_POINT, 2))
     leaf = np.repeat(np.arange(n_leaves), points)
-    pos = np.arange(points.sum()) - np.repeat(np.cumsum(points) - points, points)
-    t = pos / np.maximum(points[leaf] - 1, 1)
+    t = _even_places(points)
     bend = np.clip(counts / np.maximum(points, 1) - 1.0, 0.0, 1.0)[leaf]  # 0 when all kept
     last = np.maximum(counts[leaf] - 1, 0)
     rank = np.rint((t - bend * np.sin(2 * np.pi * t) / (2 * np.pi)) * last).astype(np.int64)
@@ -311,9 +310,11 @@ def _leaf_values(leaves: np.ndarray, y: np.ndarray, n_leaves: int, cap: int) -> 
 
 def _knots(node: dict) -> np.ndarray:
     """Each stored value's place on its leaf's CDF (evenly spaced in models saved before)."""
-    if "knots" in node:
-        return node["knots"]
-    points = node["points"]
+    return node["knots"] if "knots" in node else _even_places(node["points"])
+
+
+def _even_places(points: np.ndarray) -> np.ndarray:
+    """Evenly spaced places in [0, 1] for each leaf's ``points`` values, leaf after leaf."""
     pos = np.arange(points.sum()) - np.repeat(np.cumsum(points) - points, points)
     return pos / np.maximum(np.repeat(points, points) - 1, 1)
 
