@@ -48,6 +48,13 @@ def share_found(rows: pd.DataFrame, pool: pd.DataFrame, columns: list[str], nume
     return float(np.isin(row_keys(rows, columns, numeric), row_keys(pool, columns, numeric)).mean())
 
 
+def copy_parts(
+    rows: pd.DataFrame, pool: pd.DataFrame, others: list[str], last: list[str], numeric
+) -> tuple[float, float]:
+    """Shares of ``rows`` that copy a ``pool`` row, and that agree with one on ``others``."""
+    return share_found(rows, pool, others + last, numeric), share_found(rows, pool, others, numeric)
+
+
 def agreeing_pairs(keys: np.ndarray) -> int:
     """Pairs of distinct rows with equal keys."""
     counts = np.unique(keys, return_counts=True)[1]
@@ -69,43 +76,41 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=24_000, help="synthetic rows per fit")
     args = parser.parse_args()
 
-    df = bs.load_table(bs.TABLES[args.table], None)
-    numeric = bs.numeric_columns(df)
-    df = bs.canonical(df, numeric)
+    raw = bs.load_table(bs.TABLES[args.table], None)
+    numeric = bs.numeric_columns(raw)
+    df = bs.canonical(raw, numeric)
     last = [c.strip() for c in args.last.split(",")]
     unknown = [c for c in last if c not in df.columns]
     if unknown:
         sys.exit(f"copy_floor: {args.table} has no column {unknown[0]!r}; columns: {list(df)}")
     others = [c for c in df.columns if c not in last]
-    every = others + last
 
     train, holdout = bs.split(df)
+    found, agreed = copy_parts(holdout, train, others, last, numeric)
     print(
-        f"{args.table}: {len(df):,} rows; bench split: "
-        f"{share_found(holdout, train, every, numeric):.3%} of holdout rows in train, "
-        f"{share_found(holdout, train, others, numeric):.2%} agree on {len(others)} other columns"
+        f"{args.table}: {len(df):,} rows; bench split: {found:.3%} of holdout rows in train, "
+        f"{agreed:.2%} agree on {len(others)} other columns"
     )
     cut = round(0.8 * len(df))
-    found, agree = [], []
+    shares = []
     for seed in range(args.splits):
         order = np.random.default_rng(seed).permutation(len(df))
-        tr, ho = df.iloc[order[:cut]], df.iloc[order[cut:]]
-        found.append(share_found(ho, tr, every, numeric))
-        agree.append(share_found(ho, tr, others, numeric))
+        shares.append(copy_parts(df.iloc[order[cut:]], df.iloc[order[:cut]], others, last, numeric))
+    found, agree = (np.array(column) for column in zip(*shares, strict=True))
     print(
         f"{args.splits} random splits: {np.mean(found):.3%} in train "
         f"(middle 90%: {np.percentile(found, 5):.3%}-{np.percentile(found, 95):.3%}); "
         f"{np.mean(agree):.2%} agree on the other columns"
     )
 
-    raw_train, _ = bs.split(bs.load_table(bs.TABLES[args.table], None))
+    raw_train, _ = bs.split(raw)
     for family in [g for g in args.generators.split(",") if g]:
-        copies, agreeing = [], []
+        parts = []
         for seed in range(args.fits):
             model = simulacra.create(family, seed=seed).fit(raw_train)
             synth = bs.canonical(model.sample(args.rows, seed=1 + seed), numeric)
-            copies.append(share_found(synth, train, every, numeric))
-            agreeing.append(share_found(synth, train, others, numeric))
+            parts.append(copy_parts(synth, train, others, last, numeric))
+        copies, agreeing = (np.array(column) for column in zip(*parts, strict=True))
         print(
             f"{family} ({args.fits} fits x {args.rows:,} rows): {np.mean(copies):.3%} copy a "
             f"train row; {np.mean(agreeing):.2%} agree with one on the other columns, "
