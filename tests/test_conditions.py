@@ -47,6 +47,22 @@ def test_every_row_meets_dict_conditions(family: str, fitted: dict) -> None:
 
 
 @pytest.mark.parametrize("family", FAMILIES)
+def test_a_range_between_the_columns_steps_holds_after_rounding(family: str, fitted: dict) -> None:
+    # income keeps cents and age whole years: bounds between two steps must not let a
+    # value that rounds to just outside them through
+    low, high = 40_000.0025, 60_000.0075
+    out = fitted[family].sample(400, conditions={"income": (low, high), "age": (35.5, 50.5)})
+    income = out["income"].dropna()
+    assert income.between(low, high).all(), income[~income.between(low, high)].head().tolist()
+    assert out["age"].between(36, 50).all()
+
+
+def test_a_range_with_no_value_at_the_columns_precision_is_refused(fitted: dict) -> None:
+    with pytest.raises(InvalidParameterError, match="no value in steps of 1"):
+        fitted["copula"].sample(10, conditions={"age": (40.2, 40.8)})
+
+
+@pytest.mark.parametrize("family", FAMILIES)
 def test_one_row_per_condition_row(family: str, fitted: dict) -> None:
     wanted = pd.DataFrame({"region": ["West", "North", None, "East"] * 50})
     out = fitted[family].sample(conditions=wanted)

@@ -435,7 +435,15 @@ def _bounds(name: str, value: Any, n: int, transform: Any, column: Any) -> tuple
             raise InvalidParameterError(
                 f"conditions: the range for {name!r} has low {value[0]!r} above high {value[1]!r}"
             )
-        low, high = low - step / 2 * (1 - 1e-9), high + step / 2 * (1 - 1e-9)
+        if step > 0:  # the column's values are on a grid: keep the grid points in the range
+            low = np.ceil(low / step - 1e-6) * step if np.isfinite(low) else low
+            high = np.floor(high / step + 1e-6) * step if np.isfinite(high) else high
+            if low > high:
+                raise InvalidParameterError(
+                    f"conditions: the range {value!r} for {name!r} holds no value in steps of "
+                    f"{step:g} (the column's precision); widen it"
+                )
+            low, high = low - step / 2 * (1 - 1e-9), high + step / 2 * (1 - 1e-9)
         if seen_low is not None and (high < seen_low or low > seen_high):
             raise InvalidParameterError(
                 f"conditions: the range {value!r} for {name!r} lies outside the values seen in "

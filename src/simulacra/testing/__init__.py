@@ -143,12 +143,17 @@ def check_conditions_honored(family: str, data: pd.DataFrame) -> None:
     model = quick_create(family, seed=0).fit(data, metadata=meta)
     category = next(n for n, c in meta.columns.items() if c.type == "categorical")
     number = next(n for n, c in meta.columns.items() if c.type == "numerical")
-    value = data[category].mode()[0]
-    low, high = data[number].quantile([0.25, 0.75])
+    # conditions the model meets often (its own commonest category, the middle half of the
+    # number among those rows): the check is about honouring them, not about how well a
+    # few-epoch network learned the real shares, so a rare joint cell cannot exhaust rejection
+    preview = model.sample(2000)
+    value = preview[category].mode()[0]
+    low, high = preview.loc[preview[category] == value, number].quantile([0.25, 0.75])
     out = model.sample(300, conditions={category: value, number: (low, high)})
     assert len(out) == 300, "conditional sampling gave the wrong row count"
     assert (out[category] == value).all(), f"{category}: a row misses its condition"
-    assert out[number].between(low, high).all(), f"{number}: a row is outside its range"
+    outside = out.loc[~out[number].between(low, high), number]
+    assert outside.empty, f"{number}: {outside.head(3).tolist()} outside [{low}, {high}]"
     table = pd.DataFrame({category: data[category].dropna().iloc[:50].to_numpy()})
     per_row = model.sample(conditions=table)
     same = per_row[category].to_numpy() == table[category].to_numpy()
