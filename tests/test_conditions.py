@@ -85,6 +85,18 @@ def test_copula_conditions_exactly_without_rejection(table: pd.DataFrame, fitted
     assert out["age"].mean() == pytest.approx(real, abs=1.5)
 
 
+@pytest.mark.parametrize("b, a", [(9, 0.0), (1, "min"), (9, "max")])
+def test_copula_pins_a_columns_end_values_together_with_another(b, a) -> None:
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.normal(size=2000).round(3), "b": rng.integers(1, 10, 2000)})
+    a = {"min": df["a"].min(), "max": df["a"].max()}.get(a, a)
+    model = simulacra.create("copula", seed=0).fit(df)
+    with np.errstate(all="raise"):  # no infinite latent score on the way
+        out = model.sample(200, conditions={"b": b, "a": a})
+    assert (out["b"] == b).all() and (out["a"] == a).all()
+    assert model.last_sample_info["how"] == "exact"
+
+
 def test_copula_pinned_number_follows_the_conditional_gaussian() -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=5000)

@@ -87,7 +87,9 @@ class GaussianCopulaSynthesizer(Synthesizer):
         boxes = {index[k]: self._box(index[k], v) for k, v in evidence.allowed.items()}
         for name, (low, high) in evidence.bounds.items():
             j = index[name]
-            lo, hi = (special.ndtri(cdf(self.marginals_[j], b))[:, None] for b in (low, high))
+            # finite latent bounds (as the training scores): a range past the column's
+            # largest value must not put an infinite score into the conditional means
+            lo, hi = (normal_scores(cdf(self.marginals_[j], b))[:, None] for b in (low, high))
             boxes[j] = (lo, hi, np.ones((n, 1), dtype=bool))
         cond = sorted(boxes, key=lambda j: not _is_point(boxes[j]))
         free = [j for j in range(len(names)) if j not in boxes]
@@ -119,7 +121,7 @@ class GaussianCopulaSynthesizer(Synthesizer):
         """Each code's latent interval, and which codes each row allows."""
         lower, upper = code_intervals(self.marginals_[j])
         k = len(lower)
-        return special.ndtri(lower)[None, :], special.ndtri(upper)[None, :], allowed[:, :k]
+        return normal_scores(lower)[None, :], normal_scores(upper)[None, :], allowed[:, :k]
 
 
 def _is_point(box: tuple[np.ndarray, np.ndarray, np.ndarray]) -> bool:
