@@ -77,6 +77,58 @@ def test_rebalance_hits_the_asked_share(family: str, fitted: dict) -> None:
     assert (out["diagnosis"] == "rare").mean() == pytest.approx(0.3, abs=0.001)
 
 
+@pytest.mark.parametrize("family", ["bayesnet", "cart", "copula"])
+def test_rebalancing_keeps_the_missing_share_among_the_rest(family: str) -> None:
+    rng = np.random.default_rng(0)
+    plan = pd.Series(rng.choice(["a", "b", "c"], 3000), dtype=object)
+    plan[rng.random(3000) < 0.2] = None
+    df = pd.DataFrame({"plan": plan, "x": rng.normal(size=3000).round(2)})
+    model = simulacra.create(family, seed=0).fit(df)
+    # c's 0.5 asked; a, b and the gaps (about 0.27, 0.27, 0.2 of rows) share the other half
+    out = model.sample(6000, seed=0, rebalance={"plan": {"c": 0.5}})["plan"]
+    assert (out == "c").mean() == pytest.approx(0.5, abs=0.001)
+    assert out.isna().mean() == pytest.approx(0.5 * 0.2 / 0.8, abs=0.03)
+    asked = model.sample(6000, seed=0, rebalance={"plan": {None: 0.05}})["plan"]
+    assert asked.isna().mean() == pytest.approx(0.05, abs=0.001)
+
+
+def test_a_missing_share_is_refused_where_training_had_no_gaps(fitted: dict) -> None:
+    with pytest.raises(InvalidParameterError, match="'region' had no missing values"):
+        fitted["cart"].sample(10, rebalance={"region": {None: 0.1}})
+
+
+def test_pinned_nullable_columns_keep_their_dtypes() -> None:
+    rng = np.random.default_rng(0)
+    kids = pd.array(rng.integers(0, 4, 1000), dtype="Int64")
+    kids[rng.random(1000) < 0.1] = pd.NA
+    flag = pd.array(rng.random(1000) < 0.5, dtype="boolean")
+    flag[rng.random(1000) < 0.1] = pd.NA
+    df = pd.DataFrame({"kids": kids, "flag": flag, "x": rng.normal(size=1000).round(2)})
+    model = simulacra.create("bayesnet", seed=0).fit(df)
+    out = model.sample(300, seed=0, conditions={"kids": 2, "flag": True})
+    assert out.dtypes.astype(str).to_dict() == df.dtypes.astype(str).to_dict()
+
+
+def test_a_training_timestamp_kept_to_the_millisecond_can_be_pinned() -> None:
+    rng = np.random.default_rng(0)
+    stamps = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 10**10, 300), "ms")
+    df = pd.DataFrame({"t": stamps, "x": rng.normal(size=300).round(2)})
+    model = simulacra.create("bayesnet", seed=0).fit(df)
+    for value in df["t"].iloc[:40]:
+        assert (model.sample(2, conditions={"t": value})["t"] == value).all()
+
+
+def test_copula_pinned_at_the_largest_value_keeps_the_rest_varied() -> None:
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 50, 1000)
+    df = pd.DataFrame({"a": a, "b": (a + rng.normal(0, 5, 1000)).round(1)})
+    df["c"] = rng.choice(["x", "y", "z"], 1000)
+    model = simulacra.create("copula", seed=0).fit(df)
+    top = model.sample(1000, conditions={"a": 49})
+    assert top["b"].nunique() > 50 and top["c"].nunique() == 3  # was one repeated row
+    assert top["b"].mean() == pytest.approx(df.loc[df["a"] == 49, "b"].mean(), abs=4)
+
+
 def test_copula_conditions_exactly_without_rejection(table: pd.DataFrame, fitted: dict) -> None:
     model = fitted["copula"]
     out = model.sample(4000, conditions={"region": "North"})

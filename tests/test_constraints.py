@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import simulacra
 from simulacra._expressions import Expression, column_values
 from simulacra.constraints import ConstraintSet, constraint_problems, constraint_set
 from simulacra.errors import InvalidDataError
@@ -340,6 +341,30 @@ def test_a_formula_that_the_data_breaks_is_reported() -> None:
         "1 training row(s) break constraint 't = p * q' (rows 1); fix or drop these rows, "
         "or remove the constraint"
     ]
+
+
+def test_formulas_that_compute_each_other_are_refused() -> None:
+    meta = _meta(
+        {"a": NUMBER, "b": NUMBER, "c": NUMBER},
+        {"type": "formula", "column": "a", "expression": "b / 2"},
+        {"type": "formula", "column": "c", "expression": "a + 1"},
+        {"type": "formula", "column": "b", "expression": "c * 2"},
+    )
+    problems = constraint_problems(meta)
+    assert problems == [
+        "formulas compute each other in a loop (each reads the next: 'a' -> 'b' -> 'c' -> 'a'); "
+        "drop one of them and let the model learn its column"
+    ]
+
+
+def test_a_formula_giving_text_is_a_clear_error() -> None:
+    data = pd.DataFrame({"country": ["FR", "DE"] * 5, "total": [1.0, 2.0] * 5})
+    meta = _meta(
+        {"country": Column("categorical", categories=["DE", "FR"]), "total": NUMBER},
+        {"type": "formula", "column": "total", "expression": "country"},
+    )
+    with pytest.raises(InvalidDataError, match="gives text, not numbers or dates"):
+        simulacra.create("independent", seed=0).fit(data, metadata=meta)
 
 
 # ===================================================================== holds

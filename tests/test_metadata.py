@@ -112,6 +112,13 @@ def test_detect_keeps_column_order_and_picks_a_primary_key(
     assert detected.columns[detected.primary_key].type == "id"
 
 
+@pytest.mark.parametrize("scale", [1e6, 1e7])
+def test_detect_keeps_every_decimal_of_large_amounts(scale: float) -> None:
+    values = np.random.default_rng(0).uniform(scale, 2 * scale, 500).round(4)
+    detected = Metadata.detect(pd.DataFrame({"amount": values}))
+    assert detected.columns["amount"].decimals == 4
+
+
 def test_detect_learns_numeric_bounds(table: pd.DataFrame, detected: Metadata) -> None:
     for name in ("count", "price", "visits"):
         col = detected.columns[name]

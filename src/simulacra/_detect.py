@@ -139,10 +139,11 @@ def _numeric_column(name: str, values: pd.Series, present: pd.Series) -> Column:
 def _decimals(arr: np.ndarray) -> int | None:
     """The fewest decimals (up to 6) that represent every value, or None."""
     sample = arr[:SAMPLE]
+    # within a few units in the last place of each value: a tolerance scaled by the
+    # largest value (1e-9 x 2e7 = 0.02) would read 4 decimals of large amounts as 2
+    slack = 16 * np.spacing(np.abs(sample))
     for d in range(1, 7):
-        if np.allclose(
-            np.round(sample, d), sample, rtol=0, atol=1e-9 * max(1.0, abs(sample).max())
-        ):
+        if (np.abs(np.round(sample, d) - sample) <= slack).all():
             return d
     return None
 

@@ -520,6 +520,11 @@ class Formula(Constraint):
         assert self.expression is not None
         value = self.expression.evaluate(view.values(self.expression.names), len(view))
         dates = view.scale(self.column).dates
+        if value.dtype.kind in "OUS":
+            raise InvalidDataError(
+                f"the expression {self.expression.text!r} gives text, not numbers or dates; "
+                f"column {self.column!r} can only be computed from numeric or date columns"
+            )
         if dates != (value.dtype.kind == "M"):
             got = "a datetime" if value.dtype.kind == "M" else "numbers"
             raise InvalidDataError(

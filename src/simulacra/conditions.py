@@ -30,6 +30,7 @@ __all__ = [
     "parse_rebalance",
     "parse_where",
     "rebalance_conditions",
+    "value_step",
 ]
 
 _RESOLUTION_SECONDS = {"D": 86_400.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
@@ -108,6 +109,20 @@ class Conditions:
         tables = [t for t in (self.table, other.table) if t is not None]
         table = pd.concat(tables, axis=1) if tables else None
         return Conditions(self.evidence.combine(other.evidence), self.text + other.text, table)
+
+
+class _Missing:
+    """A conditions-table cell that asks for a missing value (a blank cell asks nothing)."""
+
+    def __repr__(self) -> str:
+        return "missing"
+
+
+MISSING = _Missing()
+
+
+def _missing_cells(value: pd.Series) -> np.ndarray:
+    return np.equal(value.to_numpy(dtype=object), MISSING)
 
 
 def met(evidence: Evidence, decoded: pd.DataFrame, processor: Processor) -> np.ndarray:
@@ -196,6 +211,11 @@ def rebalance_conditions(
         known = shares[name]
         asked = {_label(k, known): v for k, v in asked.items()}
         unknown = [k for k in asked if k not in known]
+        if None in unknown:
+            raise InvalidParameterError(
+                f"rebalance: {name!r} had no missing values in training, so a missing share "
+                "cannot be asked for"
+            )
         if unknown:
             raise InvalidParameterError(
                 f"rebalance: {name!r} has no categor{'y' if len(unknown) == 1 else 'ies'} "
@@ -223,7 +243,9 @@ def rebalance_conditions(
         counts = np.floor(exact).astype(np.int64)
         counts[np.argsort(counts - exact)[: n - counts.sum()]] += 1
         column_values = np.repeat(np.arange(len(labels)), counts)
-        table[name] = pd.Series(np.asarray(labels, dtype=object)[rng.permutation(column_values)])
+        cells = np.empty(len(labels), dtype=object)
+        cells[:] = [MISSING if k is None else k for k in labels]  # None: the missing share
+        table[name] = pd.Series(cells[rng.permutation(column_values)])
     return pd.DataFrame(table)
 
 
@@ -340,8 +362,8 @@ def _null_rows(
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """(must be missing, free) per row, or None when the indicator is not touched."""
     if isinstance(value, pd.Series):
+        must = _missing_cells(value)
         free = value.isna().to_numpy()
-        must = np.zeros(n, dtype=bool)
     else:
         must = np.full(n, value is None)
         free = np.zeros(n, dtype=bool)
@@ -359,7 +381,7 @@ def _allowed_codes(name: str, value: Any, n: int, transform: Any) -> np.ndarray:
     k = transform.cardinality
     allowed = np.zeros((n, k), dtype=bool)
     if isinstance(value, pd.Series):
-        present = value.notna().to_numpy()
+        present = value.notna().to_numpy() & ~_missing_cells(value)
         codes = _known_codes(name, value[present], transform)
         allowed[~present] = True
         allowed[np.flatnonzero(present), codes] = True
@@ -407,7 +429,7 @@ def _known(transform: Any) -> str:
 
 
 def _bounds(name: str, value: Any, n: int, transform: Any, column: Any) -> tuple:
-    step = _step(column)
+    step = value_step(column)
     seen_low, seen_high = (
         _encode_scalar(transform, column.min),
         _encode_scalar(transform, column.max),
@@ -461,7 +483,8 @@ def _check_values(name, encoded, step, seen_low, seen_high, column) -> None:
             f"conditions: {name!r} never took values outside {column.min} to {column.max} in "
             "training; ask for a value inside that range"
         )
-    if step > 0 and not np.allclose(np.round(encoded / step) * step, encoded, rtol=0, atol=1e-9):
+    slack = 1e-9 + 16 * np.spacing(np.abs(encoded))  # a timestamp's seconds hold ~1e-7 s
+    if step > 0 and (np.abs(np.round(encoded / step) * step - encoded) > slack).any():
         raise InvalidParameterError(
             f"conditions: values for {name!r} must be in steps of {step:g} (the column's precision)"
         )
@@ -484,7 +507,7 @@ def _encode_scalar(transform: Any, value: Any, name: str = "") -> float | None:
         ) from None
 
 
-def _step(column: Any) -> float:
+def value_step(column: Any) -> float:
     """The spacing of a column's decoded values in encoded units (0 when continuous)."""
     if column.type == "datetime":
         return _RESOLUTION_SECONDS.get(column.resolution or "ns", 0.0)

@@ -117,7 +117,39 @@ def _parse_all(metadata: Metadata) -> tuple[list[str], list[Constraint]]:
             rule.name = _unique_label(rule.name, names)
             names.add(rule.name)
             rules.append(rule)
+    loop = _formula_loop([r for r in rules if isinstance(r, Formula)])
+    if loop:
+        problems.append(
+            "formulas compute each other in a loop (each reads the next: "
+            + " -> ".join(repr(c) for c in loop)
+            + "); drop one of them and let the model learn its column"
+        )
     return problems, rules
+
+
+def _formula_loop(formulas: list[Formula]) -> list[str]:
+    """Columns of the first loop among the formulas (each reads the next's result), or []."""
+    reads = {f.column: list(f.columns[1:]) for f in formulas}
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(column: str, path: list[str]) -> list[str]:
+        state[column] = 1
+        for name in reads.get(column, []):
+            if state.get(name) == 1:
+                return [*path[path.index(name) :], name]
+            if name in reads and not state.get(name):
+                found = visit(name, [*path, name])
+                if found:
+                    return found
+        state[column] = 2
+        return []
+
+    for column in reads:
+        if not state.get(column):
+            found = visit(column, [column])
+            if found:
+                return found
+    return []
 
 
 def _unique_label(name: str, taken: set[str]) -> str:

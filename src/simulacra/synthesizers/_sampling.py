@@ -74,7 +74,8 @@ def make_plan(
 
 
 def category_shares(model: Synthesizer, columns: list[str]) -> dict[str, dict[Any, float]]:
-    """Each category's share under the model (every known category, zero if never drawn)."""
+    """Each category's share under the model (every known category, zero if never drawn),
+    and a column that can be missing has the missing share under ``None``."""
     rng = np.random.default_rng(np.random.SeedSequence(0, spawn_key=(4,)))
     decoded = to_source(model, model._sample(SHARE_ROWS, rng), learned_only=True)
     out = {}
@@ -82,13 +83,16 @@ def category_shares(model: Synthesizer, columns: list[str]) -> dict[str, dict[An
         transform = model.processor_.transforms_.get(name)
         if transform is None or transform.kind != "discrete":
             continue
-        counts = decoded[name].value_counts(normalize=True)
+        counts = decoded[name].value_counts(normalize=True, dropna=False)
+        missing = float(decoded[name].isna().mean())
         if hasattr(transform, "categories_"):
             labels = list(transform.categories_)
         else:
             col = transform.column
             labels = [True, False] if col.true_label is None else [col.true_label, col.false_label]
         out[name] = {label: float(counts.get(label, 0.0)) for label in labels}
+        if model.processor_.nullable_.get(name):
+            out[name][None] = missing
     return out
 
 

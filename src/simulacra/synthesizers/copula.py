@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from simulacra.conditions import Evidence
+from simulacra.conditions import Evidence, value_step
 from simulacra.processor import EncodedTable
 from simulacra.synthesizers._marginals import (
     MARGINALS,
@@ -87,9 +87,14 @@ class GaussianCopulaSynthesizer(Synthesizer):
         boxes = {index[k]: self._box(index[k], v) for k, v in evidence.allowed.items()}
         for name, (low, high) in evidence.bounds.items():
             j = index[name]
-            # finite latent bounds (as the training scores): a range past the column's
-            # largest value must not put an infinite score into the conditional means
-            lo, hi = (normal_scores(cdf(self.marginals_[j], b))[:, None] for b in (low, high))
+            # a pinned value of a column kept in steps is the latent interval its training
+            # ties were spread over, not the CDF at the value (1 at the largest: an extreme);
+            # latent bounds stay finite, as the training scores
+            half = np.where(low == high, value_step(self.metadata_.columns[name]) / 2, 0.0)
+            lo, hi = (
+                normal_scores(cdf(self.marginals_[j], b))[:, None]
+                for b in (low - half, high + half)
+            )
             boxes[j] = (lo, hi, np.ones((n, 1), dtype=bool))
         cond = sorted(boxes, key=lambda j: not _is_point(boxes[j]))
         free = [j for j in range(len(names)) if j not in boxes]

@@ -52,13 +52,18 @@ class Transform(ABC):
 
 
 def with_nulls(values: np.ndarray, null: np.ndarray | None, dtype: str | None = None) -> pd.Series:
-    """A Series of ``values`` with missing cells where ``null`` is true."""
+    """A Series of ``values`` with missing cells where ``null`` is true.
+
+    A column that may hold gaps (``null`` given) keeps the dtype that can hold
+    them even when none of these rows is missing, so every batch has one dtype.
+    """
     series = pd.Series(values)
-    if null is None or not null.any():
+    if null is None:
         return series
     if dtype is not None:
         series = series.astype(dtype)
     elif series.dtype.kind in "iub":
         series = series.astype(object)
-    series[null] = None
+    if null.any():
+        series[null] = None
     return series
