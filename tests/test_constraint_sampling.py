@@ -8,7 +8,7 @@ import pytest
 
 import simulacra
 from conftest import family_available
-from simulacra.errors import InvalidDataError
+from simulacra.errors import InvalidDataError, InvalidParameterError
 from simulacra.testing import quick_create
 
 # DP families refuse constraints (tests/test_dp.py checks the error): their rules learn from rows
@@ -138,3 +138,14 @@ def test_conditions_and_rules_together(orders, meta) -> None:
     out = model.sample(500, conditions={"city": "Lyon", "qty": (6, 9)})
     assert (out["city"] == "Lyon").all() and out["qty"].between(6, 9).all()
     assert (out["country"] == "FR").all() and (out["age"] >= 21).all()
+
+
+def test_conditions_a_rule_forbids_name_that_rule(orders, meta) -> None:
+    model = simulacra.create("copula", seed=0).fit(orders, metadata=meta)
+    with pytest.raises(InvalidParameterError) as error:
+        model.sample(50, conditions={"is_a": True, "is_b": True})
+    said = str(error.value)
+    assert "is_a == True and is_b == True" in said
+    assert "rule(s) on those columns: exactly one of is_a, is_b, is_c" in said
+    assert "young buy little" not in said  # not the rule the leftover draws happen to break
+    assert "use a family that conditions exactly" not in said  # copula already does

@@ -16,6 +16,7 @@ import pandas as pd
 
 from simulacra.conditions import Conditions, Evidence, met, parse_conditions, rebalance_conditions
 from simulacra.errors import InvalidParameterError
+from simulacra.processor import NULL_SUFFIX
 
 if TYPE_CHECKING:
     from simulacra.synthesizers.base import Synthesizer
@@ -227,23 +228,46 @@ def _reject(model, plan: Plan, out: pd.DataFrame, pending: np.ndarray, rng, evid
 
 
 def _too_rare(model, plan: Plan, out: pd.DataFrame, start: int, pending: np.ndarray):
-    rate = 1 - len(pending) / max(len(out), 1)
     parts = []
     if plan.conditions is not None:
         parts.append(f"conditions {plan.conditions.describe(start + int(pending[0]))}")
     if plan.constraints is not None:
-        decoded = to_source(model, out.iloc[pending], learned_only=True)
-        failing = [k for k, v in plan.constraints.failures(decoded, plan.state).items() if v]
-        if failing:
-            parts.append(f"constraint(s) {', '.join(failing)}")
-    what = " with ".join(parts) or "the request"
-    hint = (
-        "loosen the conditions, or use a family that conditions exactly (copula, bayesnet, "
-        "or cart with the conditioned columns first in visit_order)"
-        if plan.conditions is not None
-        else "check that the rules can hold together and that the training data meets them"
-    )
+        parts += _rules_in_the_way(model, plan, out, start, pending)
+    what = " ".join(parts) or "the request"
+    asked = set(plan.conditions.evidence.columns) if plan.conditions is not None else set()
+    rebuilt = sorted(asked & set(getattr(model, "reparametrized_", [])))
+    if plan.conditions is None:
+        hint = "check that the rules can hold together and that the training data meets them"
+    elif rebuilt and _family_conditions(model, Evidence(0, {}, {})):
+        hint = (
+            f"{model.name} conditions exactly on the columns it learns, but a rule rebuilds "
+            f"{', '.join(map(repr, rebuilt))} from others, so those are met by drawing again; "
+            "loosen the conditions on them"
+        )
+    else:
+        hint = (
+            "loosen the conditions, or use a family that conditions exactly (copula, bayesnet, "
+            "or cart with the conditioned columns first in visit_order)"
+        )
     return InvalidParameterError(
         f"{model.name}: {what} could not be met: {plan.drawn:,} rows drawn for {plan.n:,} asked "
-        f"({rate:.1%} of this block met); too rare to sample this way; {hint}"
+        f"({len(pending):,} of them still unmet); too rare to sample this way; {hint}"
     )
+
+
+def _rules_in_the_way(model, plan: Plan, out: pd.DataFrame, start: int, pending: np.ndarray):
+    """The rules the unmet rows break where they meet their conditions, or else the rules
+    on the conditioned columns (which may forbid the conditions outright)."""
+    decoded = to_source(model, out.iloc[pending], learned_only=True)
+    rows = np.ones(len(decoded), dtype=bool)
+    if plan.conditions is not None:
+        rows = met(plan.conditions.evidence.take(start + pending), decoded, model.processor_)
+    failing = plan.constraints.failures(decoded[rows], plan.state) if rows.any() else {}
+    broken = [name for name, count in failing.items() if count]
+    if broken:
+        return [f"{'with ' if plan.conditions else ''}constraint(s) {', '.join(broken)}"]
+    if plan.conditions is None:
+        return []
+    asked = {c.removesuffix(NULL_SUFFIX) for c in plan.conditions.evidence.columns}
+    near = [r.name for r in plan.constraints.constraints if asked & set(r.columns)]
+    return [f"(under the rule(s) on those columns: {', '.join(near)})"] if near else []
