@@ -219,6 +219,30 @@ def test_sample_where_conditions_and_rebalance(tmp_path):
     assert bad.returncode == 1 and "use ==, in, <= or >=" in bad.stderr
 
 
+def test_where_takes_backticked_names_and_typed_booleans(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 600
+    table = pd.DataFrame(
+        {
+            "home region": rng.choice(["N", "S"], n),
+            "unit-price": rng.uniform(10, 90, n).round(2),
+            "class": rng.choice(["a", "b"], n),
+            "active": rng.random(n) < 0.5,
+        }
+    )
+    table.to_csv(tmp_path / "odd.csv", index=False)
+    run("fit", "odd.csv", "-f", "bayesnet", "-o", "m.simz", "-q", cwd=tmp_path)
+    wheres = ["`home region` == N", "`unit-price` >= 50", "`class` == 'a'", "active == true"]
+    args = ["sample", "m.simz", "-n", "200", "-o", "w.csv", "-q"]
+    done = run(*args, *[x for w in wheres for x in ("--where", w)], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = pd.read_csv(tmp_path / "w.csv")
+    assert (out["home region"] == "N").all() and (out["unit-price"] >= 50).all()
+    assert (out["class"] == "a").all() and out["active"].all()
+    bad = run(*args, "--where", "unit-price >= 50", cwd=tmp_path)
+    assert bad.returncode == 1 and "goes in backticks" in bad.stderr
+
+
 def test_fit_takes_family_parameters(tmp_path):
     data = simulacra.datasets.customers_path()
     result = run(

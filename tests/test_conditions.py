@@ -129,6 +129,25 @@ def test_copula_pinned_at_the_largest_value_keeps_the_rest_varied() -> None:
     assert top["b"].mean() == pytest.approx(df.loc[df["a"] == 49, "b"].mean(), abs=4)
 
 
+def test_conditions_as_typed_nan_float32_booleans_and_an_empty_dict(fitted: dict) -> None:
+    model = fitted["copula"]
+    assert model.sample(20, conditions={"income": np.nan})["income"].isna().all()
+    pinned = model.sample(20, conditions={"income": np.float32(41234.5)})  # not 41234.49804
+    assert (pinned["income"] == 41234.5).all()
+    model.sample(5, conditions={})
+    assert model.last_sample_info["how"] == "direct"
+    with pytest.raises(InvalidParameterError, match=r"'age' holds \(30, 40\) in row 0"):
+        model.sample(conditions=pd.DataFrame({"age": [(30, 40), (50, 60)]}))
+
+
+def test_a_boolean_condition_reads_true_as_typed() -> None:
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"active": rng.random(500) < 0.5, "x": rng.normal(size=500).round(2)})
+    model = simulacra.create("bayesnet", seed=0).fit(df)
+    for said in ("true", "True", True):
+        assert model.sample(30, conditions={"active": said})["active"].all()
+
+
 def test_copula_conditions_exactly_without_rejection(table: pd.DataFrame, fitted: dict) -> None:
     model = fitted["copula"]
     out = model.sample(4000, conditions={"region": "North"})

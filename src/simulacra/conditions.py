@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulacra.errors import InvalidParameterError
+from simulacra.errors import InvalidDataError, InvalidParameterError
 from simulacra.metadata import Metadata
 from simulacra.processor import NULL_SUFFIX, Processor
 
@@ -154,10 +154,12 @@ def parse_conditions(
             raise InvalidParameterError("the conditions table has no rows")
         n = len(conditions)
         items = [(c, conditions[c]) for c in conditions.columns]
+        for name, cells in items:
+            _check_cells(name, cells)
     elif isinstance(conditions, dict):
         if n is None:
             raise InvalidParameterError("say how many rows to sample: sample(n, conditions=...)")
-        items = [(c, v) for c, v in conditions.items()]
+        items = [(c, _plain(v)) for c, v in conditions.items()]
     else:
         raise InvalidParameterError(
             f"conditions must be a dict or a DataFrame, got {type(conditions).__name__}"
@@ -180,6 +182,29 @@ def parse_conditions(
             text.append(f"{name} {_say(value)}")
     table = conditions.reset_index(drop=True) if isinstance(conditions, pd.DataFrame) else None
     return Conditions(Evidence(n, allowed, bounds), text, table), n
+
+
+def _plain(value: Any) -> Any:
+    """A dict condition's value as typed: NaN, NA or NaT ask for a missing cell, as None
+    does; a float32 reads as its shortest decimal (50.3, not 50.29999923706)."""
+    if isinstance(value, np.floating) and value.dtype.itemsize < 8:
+        value = float(str(value))
+    if not isinstance(value, list | tuple | set | frozenset | dict) and pd.isna(value) is True:
+        return None
+    return value
+
+
+def _check_cells(name: str, cells: pd.Series) -> None:
+    if cells.dtype != object:
+        return
+    nested = cells.map(lambda v: isinstance(v, list | tuple | set | frozenset | dict)).to_numpy()
+    if nested.any():
+        row = int(np.flatnonzero(nested)[0])
+        raise InvalidParameterError(
+            f"conditions table: column {name!r} holds {cells.iloc[row]!r} in row {row}; a "
+            "table gives one value per cell (a range or a set of values goes in a dict: "
+            "sample(n, conditions={...}))"
+        )
 
 
 def rebalance_conditions(
@@ -257,27 +282,37 @@ def parse_where(texts: list[str]) -> dict[str, Any]:
     {'region': 'North', 'age': (30, 40), 'plan': ['a', 'b']}
     >>> parse_where(["age >= 30", "age <= 40"])
     {'age': (30, 40)}
+    >>> parse_where(["`home region` == 'North'", "`class` in (1, 2)"])
+    {'home region': 'North', 'class': [1, 2]}
     """
     import ast
+
+    from simulacra._expressions import _substitute_backticks
 
     out: dict[str, Any] = {}
     for text in texts:
         try:
-            tree = ast.parse(text.strip(), mode="eval").body
-        except SyntaxError:
+            source, _, aliases = _substitute_backticks(text.strip())
+            tree = ast.parse(source, mode="eval").body
+        except (SyntaxError, InvalidDataError):
             raise InvalidParameterError(
                 f"--where {text!r} does not parse; write e.g. \"region == 'North'\" or "
-                '"30 <= age <= 40"'
+                f'"30 <= age <= 40"{_QUOTE_HINT}'
             ) from None
         parts = (
             tree.values if isinstance(tree, ast.BoolOp) and isinstance(tree.op, ast.And) else [tree]
         )
         for part in parts:
-            _where_part(part, text, out)
+            _where_part(part, text, out, aliases)
     return out
 
 
-def _where_part(node: Any, text: str, out: dict[str, Any]) -> None:
+_QUOTE_HINT = (
+    " (a column name with spaces, dashes or a Python keyword goes in backticks: `unit-price`)"
+)
+
+
+def _where_part(node: Any, text: str, out: dict[str, Any], aliases: dict[str, str]) -> None:
     import ast
 
     if not isinstance(node, ast.Compare):
@@ -289,7 +324,7 @@ def _where_part(node: Any, text: str, out: dict[str, Any]) -> None:
                 f"--where {text!r}: use ==, in, <= or >= (conditions are values, sets and "
                 "closed ranges)"
             )
-        column, value, flipped = _column_and_value(left, right, text)
+        column, value, flipped = _column_and_value(left, right, text, aliases)
         if isinstance(op, ast.Eq | ast.In):
             out[column] = value
             continue
@@ -300,12 +335,14 @@ def _where_part(node: Any, text: str, out: dict[str, Any]) -> None:
         out[column] = (low, value) if upper else (value, high)
 
 
-def _column_and_value(left: Any, right: Any, text: str) -> tuple[str, Any, bool]:
+def _column_and_value(
+    left: Any, right: Any, text: str, aliases: dict[str, str]
+) -> tuple[str, Any, bool]:
     import ast
 
     def literal(node: Any) -> Any:
         if isinstance(node, ast.Name):  # a bare word: text, as a shell user would type it
-            return node.id
+            return aliases.get(node.id, node.id)
         try:
             value = ast.literal_eval(node)
         except ValueError:
@@ -313,10 +350,10 @@ def _column_and_value(left: Any, right: Any, text: str) -> tuple[str, Any, bool]
         return list(value) if isinstance(value, tuple | list | set) else value
 
     if isinstance(left, ast.Name):
-        return left.id, literal(right), False
+        return aliases.get(left.id, left.id), literal(right), False
     if isinstance(right, ast.Name):
-        return right.id, literal(left), True
-    raise InvalidParameterError(f"--where {text!r}: name a column on one side")
+        return aliases.get(right.id, right.id), literal(left), True
+    raise InvalidParameterError(f"--where {text!r}: name a column on one side{_QUOTE_HINT}")
 
 
 def parse_rebalance(texts: list[str]) -> dict[str, dict[Any, float]]:
@@ -408,7 +445,11 @@ def _known_codes(name: str, values: pd.Series, transform: Any) -> np.ndarray:
     else:  # boolean
         true, false = transform.column.true_label, transform.column.false_label
         labels = {True: 1, False: 0} if true is None else {true: 1, false: 0}
-        codes = np.array([labels.get(v, -1) for v in pd.unique(values)])
+        # text as typed on a command line: 'true', 'True', or the column's own labels
+        said = {str(k).strip().lower(): c for k, c in labels.items()}
+        codes = np.array(
+            [labels.get(v, said.get(str(v).strip().lower(), -1)) for v in pd.unique(values)]
+        )
         codes = pd.Series(codes, index=pd.unique(values)).reindex(values).to_numpy()
     unknown = pd.unique(values[codes < 0])
     if len(unknown):

@@ -54,6 +54,8 @@ def make_plan(
 ) -> Plan:
     """Check the request against the fitted model; clear errors before any row is drawn."""
     parsed = None
+    if isinstance(conditions, dict) and not conditions:
+        conditions = None  # no conditions: a plain sample, and said so in last_sample_info
     if conditions is not None:
         parsed, n = parse_conditions(conditions, model.metadata_, model.processor_, n)
     if n is None:
