@@ -367,6 +367,23 @@ def test_a_formula_giving_text_is_a_clear_error() -> None:
         simulacra.create("independent", seed=0).fit(data, metadata=meta)
 
 
+def test_a_custom_rule_given_a_function_says_it_wants_text() -> None:
+    meta = _meta({"x": NUMBER}, {"type": "custom", "expression": lambda df: df["x"] > 0})
+    (problem,) = constraint_problems(meta)
+    assert "an expression is text, such as" in problem and "got function" in problem
+
+
+def test_a_formula_dividing_by_zero_fits_without_warnings() -> None:
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame({"price": rng.uniform(1, 90, 300).round(2), "z": rng.integers(0, 3, 300)})
+    data["ratio"] = np.where(data["z"] > 0, (data["price"] / data["z"]).round(2), np.nan)
+    meta = simulacra.Metadata.detect(data)
+    meta.constraints = [{"type": "formula", "column": "ratio", "expression": "price / z"}]
+    with np.errstate(all="raise"):
+        out = simulacra.create("independent", seed=0).fit(data, metadata=meta).sample(200)
+    assert out.loc[out["z"] == 0, "ratio"].isna().all()
+
+
 # ===================================================================== holds
 def test_missing_cells_hold_except_in_a_one_hot_group() -> None:
     meta = _meta(

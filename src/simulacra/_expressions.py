@@ -86,7 +86,12 @@ class Expression:
     """
 
     def __init__(self, text: str) -> None:
-        if not isinstance(text, str) or not text.strip():
+        if not isinstance(text, str):
+            raise InvalidDataError(
+                f"an expression is text, such as 'price * qty' or 'qty <= 5 or price < 60'; "
+                f"got {type(text).__name__} {text!r}"
+            )
+        if not text.strip():
             raise InvalidDataError(f"expression {text!r} is empty; write e.g. 'price * qty'")
         self.text = text
         source, origin, self._aliases = _substitute_backticks(text)

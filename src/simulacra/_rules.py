@@ -561,8 +561,10 @@ class Formula(Constraint):
             step = half_step(view.meta.columns[name])
             if step:
                 moved = {**values, name: values[name] + step}
-                shifted = self.expression.evaluate(moved, len(view))
-                slack += np.nan_to_num(np.abs(np.asarray(shifted, dtype="float64") - expected))
+                with np.errstate(all="ignore"):  # undefined rows (x / 0) carry no slack
+                    shifted = self.expression.evaluate(moved, len(view))
+                    change = np.abs(np.asarray(shifted, dtype="float64") - expected)
+                slack += np.nan_to_num(change)
         return slack
 
     def _repair(self, view: View, filled: bool) -> int:
