@@ -195,8 +195,8 @@ def _plain(value: Any) -> Any:
 
 
 def _check_cells(name: str, cells: pd.Series) -> None:
-    if cells.dtype != object:
-        return
+    if cells.dtype != object or pd.api.types.infer_dtype(cells, skipna=True) != "mixed":
+        return  # plain text, numbers, dates, booleans: no nested cell (checked in C)
     nested = cells.map(lambda v: isinstance(v, list | tuple | set | frozenset | dict)).to_numpy()
     if nested.any():
         row = int(np.flatnonzero(nested)[0])
