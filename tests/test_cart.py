@@ -186,3 +186,12 @@ def test_rounding_piles_no_extra_rows_on_round_values_or_spikes() -> None:
     for step in (500, 1000, 5000, 10_000):
         assert (out % step == 0).mean() == pytest.approx((income % step == 0).mean(), abs=0.03)
     assert (out == 50_000).mean() == pytest.approx((income == 50_000).mean(), abs=0.02)
+
+
+def test_large_amounts_keep_their_cents() -> None:
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"g": rng.choice(["n", "s"], 3000), "amount": rng.uniform(1e6, 5e6, 3000)})
+    df["amount"] = df["amount"].round(2)
+    out = simulacra.create("cart", seed=0).fit(df).sample(3000)["amount"]
+    assert (out.round(2) % 1 != 0).mean() > 0.95  # real 0.99; 0 when every value read as whole
+    assert (out % 10 == 0).mean() < 0.01

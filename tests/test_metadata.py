@@ -112,6 +112,11 @@ def test_detect_keeps_column_order_and_picks_a_primary_key(
     assert detected.columns[detected.primary_key].type == "id"
 
 
+def test_python_booleans_beside_gaps_are_a_boolean_column() -> None:
+    flags = pd.Series([True, False, None] * 50, dtype=object)  # as JSON lines read back
+    assert Metadata.detect(pd.DataFrame({"flag": flags})).columns["flag"].type == "boolean"
+
+
 @pytest.mark.parametrize("scale", [1e6, 1e7])
 def test_detect_keeps_every_decimal_of_large_amounts(scale: float) -> None:
     values = np.random.default_rng(0).uniform(scale, 2 * scale, 500).round(4)

@@ -442,15 +442,15 @@ def test_id_pattern_within_capacity_is_not_widened() -> None:
     assert ids.is_unique and ids.str.fullmatch(r"[A-Z]\d").all()
 
 
-def test_int_ids_continue_from_the_learned_minimum() -> None:
+def test_int_ids_continue_after_the_largest_real_one() -> None:
     gen = IdGenerator("{int}").fit(pd.Series([1005, 1001, 1003]))
     rng = np.random.default_rng(0)
     first = gen.generate(3, start=0, rng=rng, key=0, total=6)
     second = gen.generate(3, start=3, rng=rng, key=0, total=6)
-    assert first.tolist() == [1001, 1002, 1003]
-    assert second.tolist() == [1004, 1005, 1006]
+    assert first.tolist() == [1006, 1007, 1008]  # none of them real
+    assert second.tolist() == [1009, 1010, 1011]
     restored = IdGenerator("{int}").set_state(gen.get_state())
-    assert restored.generate(2, start=0, rng=rng, key=0, total=2).tolist() == [1001, 1002]
+    assert restored.generate(2, start=0, rng=rng, key=0, total=2).tolist() == [1006, 1007]
 
 
 def test_uuid_ids_are_valid_version_4() -> None:

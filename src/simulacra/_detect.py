@@ -96,8 +96,8 @@ def detect_column(name: str, values: pd.Series, min_category_count: int = 5) -> 
             "JSON and pass that with --metadata"
         )
     dtype = values.dtype
-    if pd.api.types.is_bool_dtype(dtype):
-        return Column("boolean")
+    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.infer_dtype(present) == "boolean":
+        return Column("boolean")  # also Python True/False objects beside gaps (JSON lines)
     if isinstance(dtype, pd.CategoricalDtype):
         cats = [_plain(c) for c in dtype.categories]
         if dtype.ordered:

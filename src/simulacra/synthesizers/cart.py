@@ -481,9 +481,9 @@ def _rounding(values: np.ndarray) -> dict[str, np.ndarray]:
     top = int(np.floor(np.log10(big)))
     steps = np.array([m * 10.0**e for e in range(top, top - ROUND_DIGITS, -1) for m in ROUND_STEPS])
     step_of = np.zeros(len(values))
+    slack = 16 * np.spacing(np.abs(values))  # a few units in the last place, not relative to q
     for step in steps:  # largest first: a value keeps the first step it is a multiple of
-        q = values / step
-        on = (step_of == 0) & (np.abs(q - np.rint(q)) <= 1e-6 * np.maximum(1.0, np.abs(q)))
+        on = (step_of == 0) & (np.abs(values - np.rint(values / step) * step) <= slack)
         step_of[on] = step
     if (step_of > 0).mean() < 0.5:
         return empty

@@ -1,11 +1,14 @@
-"""Regenerated keys: unique, in the source's format, never a real value.
+"""Regenerated keys: unique, in the source's format, unrelated to the real ones.
 
-A pattern is literal text with tokens: ``{int}`` (consecutive integers),
+A pattern is literal text with tokens: ``{int}`` (consecutive integers after the
+largest real one, so none is real),
 ``{uuid}``, and ``{digits:N}``, ``{upper:N}``, ``{lower:N}``, ``{alnum:N}``
 (N characters of that class). A run that needs more ids than the pattern holds lengthens its first
 run of characters (``{digits:5}`` becomes six digits). Row ``i`` of a run gets a value
 through a keyed bijection of ``i``, so ids stay unique across batches without
-remembering what was handed out.
+remembering what was handed out. The index is not a real id's, but a patterned id
+can spell a real one by chance, at about the share of the pattern's values the
+real ids take up (the real ids are not kept, so they cannot be avoided).
 """
 
 from __future__ import annotations
@@ -70,8 +73,8 @@ class IdGenerator:
         self.start_ = 1
 
     def fit(self, values: pd.Series) -> Self:
-        if self.parts[0][0] == "int":
-            self.start_ = int(pd.to_numeric(values).min())
+        if self.parts[0][0] == "int":  # after the largest real id: no real one is made again
+            self.start_ = int(pd.to_numeric(values).max()) + 1
         return self
 
     @property
