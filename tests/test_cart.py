@@ -195,3 +195,22 @@ def test_large_amounts_keep_their_cents() -> None:
     out = simulacra.create("cart", seed=0).fit(df).sample(3000)["amount"]
     assert (out.round(2) % 1 != 0).mean() > 0.95  # real 0.99; 0 when every value read as whole
     assert (out % 10 == 0).mean() < 0.01
+
+
+@pytest.mark.parametrize("scale", [1e-9, 1.0])
+def test_a_predictor_of_tiny_values_still_splits(scale: float) -> None:
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=2000)
+    df = pd.DataFrame({"t": z * scale, "s": np.where(z > 0, "pos", "neg")})
+    out = simulacra.create("cart", seed=0).fit(df).sample(2000)
+    assert ((out["t"] > 0) == (out["s"] == "pos")).mean() > 0.97  # 0.5 when read as constant
+
+
+def test_a_timestamp_predictor_keeps_its_seconds() -> None:
+    rng = np.random.default_rng(0)
+    seconds = rng.integers(0, 600, 2000)  # a ten-minute window: 128-second steps as float32
+    t = pd.Timestamp("2024-05-01 10:00:00") + pd.to_timedelta(seconds, "s")
+    df = pd.DataFrame({"t": t, "half": np.where(seconds < 300, "first", "second")})
+    out = simulacra.create("cart", seed=0).fit(df).sample(2000)
+    first = pd.to_datetime(out["t"]) < pd.Timestamp("2024-05-01 10:05:00")
+    assert (first == (out["half"] == "first")).mean() > 0.97  # 0.91 before

@@ -97,7 +97,9 @@ class CartSynthesizer(Synthesizer):
     def _fit(self, encoded: EncodedTable, rng: np.random.Generator) -> None:
         order = _visit_order(encoded.columns, self.visit_order)
         kinds = {c.name: c for c in encoded.columns}
-        x = encoded.data[order].to_numpy(dtype=np.float32)
+        values = encoded.data[order].to_numpy(dtype=np.float64)
+        self.shift_, self.scale_ = _predictor_scale(values)
+        x = ((values - self.shift_) / self.scale_).astype(np.float32)
         seeds = rng.integers(2**31 - 1, size=len(order))
 
         def fit_column(j: int) -> dict[str, Any]:
@@ -133,6 +135,11 @@ class CartSynthesizer(Synthesizer):
     ) -> pd.DataFrame:
         kinds = {c.name: c for c in self.columns_}
         x = np.empty((n, len(self.order_)), dtype=np.float32)
+        width = len(self.order_)  # models saved before the scaling: unscaled inputs
+        shift, scale = (
+            getattr(self, "shift_", np.zeros(width)),
+            getattr(self, "scale_", np.ones(width)),
+        )
         out: dict[str, np.ndarray] = {}
         for j, name in enumerate(self.order_):
             node = self.nodes_[j]
@@ -145,11 +152,27 @@ class CartSynthesizer(Synthesizer):
                 bounds = None if evidence is None else evidence.bounds[name]
                 values = _draw_number(node, leaves, rng, self.smoothing, bounds, name)
             out[name] = values
-            x[:, j] = values
+            x[:, j] = (values - shift[j]) / scale[j]
         return pd.DataFrame({c.name: out[c.name] for c in self.columns_})
 
 
 # ---------------------------------------------------------------- helpers
+def _predictor_scale(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's shift and scale onto [0, 1] as a tree input.
+
+    sklearn's trees read float32: unscaled, timestamps (~1.7e9 s) lose their seconds
+    to 128-second steps, and a column of values under 1e-7 apart is taken for a constant.
+    """
+    with np.errstate(all="ignore"):
+        low, high = (
+            np.nanmin(values, axis=0, initial=np.inf),
+            np.nanmax(values, axis=0, initial=-np.inf),
+        )
+    span = high - low
+    shift = np.where(np.isfinite(low), low, 0.0)
+    return shift, np.where(np.isfinite(span) & (span > 0), span, 1.0)
+
+
 def _visit_order(columns: list[EncodedColumn], requested: list[Any] | None) -> list[str]:
     """Encoded columns in visit order; each ``#null`` indicator just before its column."""
     sources = list(dict.fromkeys(c.source for c in columns))  # the table's own order
