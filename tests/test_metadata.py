@@ -505,3 +505,9 @@ def test_validate_names_the_rows_that_break_a_constraint() -> None:
         "orders.csv: 2 training row(s) break constraint 'end >= start' (rows 8, 9); "
         "fix or drop these rows, or remove the constraint"
     )
+
+
+def test_a_column_named_like_a_missing_value_flag_is_a_clear_error() -> None:
+    df = pd.DataFrame({"x": [1.0, None, 3.0] * 20, "x#null": ["p", "q", "q"] * 20})
+    with pytest.raises(InvalidDataError, match="'x#null' has the name of the missing-value flag"):
+        simulacra.create("cart", seed=0).fit(df)

@@ -15,6 +15,7 @@ from typing import Any, Self
 import numpy as np
 import pandas as pd
 
+from simulacra.errors import InvalidDataError
 from simulacra.metadata import Metadata
 from simulacra.transforms import Transform, generator_for, transform_for
 from simulacra.transforms.identifiers import IdGenerator
@@ -69,6 +70,18 @@ class Processor:
         The tails draw from a stream spawned off ``rng``, so ``rng``'s own draws are unchanged.
         """
         tails = rng.spawn(1)[0] if rng is not None else None
+        clash = [
+            n
+            for n in self.metadata.columns
+            if n.removesuffix(NULL_SUFFIX) != n
+            and n.removesuffix(NULL_SUFFIX) in self.metadata.columns
+        ]
+        if clash:
+            raise InvalidDataError(
+                f"column {clash[0]!r} has the name of the missing-value flag kept for "
+                f"{clash[0].removesuffix(NULL_SUFFIX)!r}; rename it (any name not ending in "
+                f"{NULL_SUFFIX!r})"
+            )
         for name, column in self.metadata.columns.items():
             values = data[name]
             present = values.dropna()

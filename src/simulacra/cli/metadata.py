@@ -10,7 +10,7 @@ import simulacra
 from simulacra.cli._common import JsonOut, Quiet, TableOpt, _write_metadata
 
 app = typer.Typer(
-    help="Detect and check table metadata (column types as JSON).", no_args_is_help=True
+    help="Detect table metadata (column types as JSON) to edit and fit with.", no_args_is_help=True
 )
 
 

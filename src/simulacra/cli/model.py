@@ -115,7 +115,7 @@ def sample(
         typer.Option(
             "-n",
             "--rows",
-            help="How many rows to make [default: 1000, or one per --conditions row].",
+            help="How many rows to make (default 1000, or one per --conditions row).",
         ),
     ] = None,
     output: Annotated[
