@@ -214,3 +214,15 @@ def test_a_timestamp_predictor_keeps_its_seconds() -> None:
     out = simulacra.create("cart", seed=0).fit(df).sample(2000)
     first = pd.to_datetime(out["t"]) < pd.Timestamp("2024-05-01 10:05:00")
     assert (first == (out["half"] == "first")).mean() > 0.97  # 0.91 before
+
+
+def test_a_many_level_category_keeps_its_link_under_default_pruning() -> None:
+    # 400 levels x 5 rows: a perfect split removes 1/399 of the node's Gini, so a bar on
+    # rows x Gini share pruned every split and the category came back independent of y
+    rng = np.random.default_rng(0)
+    level = np.repeat(np.arange(400), 5)
+    df = pd.DataFrame({"y": level / 8 + rng.normal(0, 0.1, level.size)})
+    df["cat"] = pd.Series(level).map(lambda i: f"L{i:03d}")
+    out = simulacra.create("cart", seed=0).fit(df).sample(2000)
+    drawn = out["cat"].str[1:].astype(int)
+    assert np.corrcoef(drawn, out["y"])[0, 1] > 0.95  # 0.015 before

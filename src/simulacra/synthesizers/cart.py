@@ -244,20 +244,28 @@ def _stump() -> dict[str, Any]:
 def _tree_arrays(tree: Any, penalty: float) -> dict[str, Any]:
     """The fitted tree as plain arrays, with node id -> leaf number (-1 for inner nodes).
 
-    Splits that explain too little are pruned away, bottom up: a split is kept
-    when ``rows x (share of its node's impurity it removes) >= penalty`` (a
-    chi-square-like statistic, so a split on noise columns rarely passes).
+    Splits that explain too little are pruned away, bottom up. A regression split
+    stays when ``rows x (share of its node's squared error it removes) >= penalty``.
+    A classification split stays when its chi-square test of independence (classes
+    by side) passes at the significance ``penalty`` has with one degree of freedom,
+    with the node's classes less one as degrees of freedom: for two classes the
+    same rule, and a split of a many-level category is not held to a bar no split
+    of it can reach (a perfect split of 800 equal levels removes 1/799 of its Gini).
     """
     t = tree.tree_
     left, right = t.children_left.copy(), t.children_right.copy()
     rows, impurity = t.weighted_n_node_samples, t.impurity
     inner = np.flatnonzero(left != -1)
-    kept_impurity = rows[left[inner]] * impurity[left[inner]]
-    kept_impurity += rows[right[inner]] * impurity[right[inner]]
-    parent_impurity = rows[inner] * impurity[inner]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        gain = np.where(parent_impurity > 0, 1 - kept_impurity / parent_impurity, 0.0)
-    weak = dict(zip(inner.tolist(), (rows[inner] * gain < penalty).tolist(), strict=True))
+    if t.value.shape[2] > 2:  # a classifier of three or more classes
+        weak = ~_chi_square_passes(t.value[:, 0, :], rows, inner, left, right, penalty)
+    else:
+        kept_impurity = rows[left[inner]] * impurity[left[inner]]
+        kept_impurity += rows[right[inner]] * impurity[right[inner]]
+        parent_impurity = rows[inner] * impurity[inner]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gain = np.where(parent_impurity > 0, 1 - kept_impurity / parent_impurity, 0.0)
+        weak = rows[inner] * gain < penalty  # for two classes, this is the chi-square
+    weak = dict(zip(inner.tolist(), weak.tolist(), strict=True))
     for v in inner[::-1]:  # children come after their parent: prune bottom up
         if weak[v] and left[left[v]] == -1 and left[right[v]] == -1:
             left[v] = right[v] = -1
@@ -276,6 +284,27 @@ def _tree_arrays(tree: Any, penalty: float) -> dict[str, Any]:
         "threshold": t.threshold.astype(np.float64),
         "leaf_of": leaf_of,
     }
+
+
+def _chi_square_passes(
+    value: np.ndarray,
+    rows: np.ndarray,
+    inner: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    penalty: float,
+) -> np.ndarray:
+    """Per inner node: whether its split's Pearson chi-square reaches the bar."""
+    from scipy import stats
+
+    shares = value / np.maximum(value.sum(axis=1, keepdims=True), 1e-300)
+    parent, lo, hi = shares[inner], shares[left[inner]], shares[right[inner]]
+    w_lo = rows[left[inner]] / rows[inner]
+    spread = w_lo[:, None] * (lo - parent) ** 2 + (1 - w_lo)[:, None] * (hi - parent) ** 2
+    present = parent > 0
+    chi2 = rows[inner] * np.where(present, spread / np.where(present, parent, 1.0), 0.0).sum(1)
+    df = np.maximum(present.sum(axis=1) - 1, 1)
+    return chi2 >= stats.chi2.isf(stats.chi2.sf(penalty, 1), df)
 
 
 def _apply(node: dict[str, Any], x: np.ndarray) -> np.ndarray:
