@@ -77,9 +77,10 @@ class CartSynthesizer(Synthesizer):
             "prune",
             float,
             12.0,
-            "Pruning strength: a split stays only when its rows times the share of its "
-            "node's impurity it removes reach this (a chi-square-like test; 0 keeps every "
-            "split, as synthpop). Splits on noise go, so leaves stop tracking single rows.",
+            "Pruning strength: a split stays only when its chi-square statistic reaches "
+            "this (rows times the share of squared error removed for numbers; a split of k "
+            "classes is held to the same significance with k-1 degrees of freedom; 0 keeps "
+            "every split, as synthpop). Splits on noise go, so leaves stop tracking single rows.",
             low=0.0,
         ),
         Param(
