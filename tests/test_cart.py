@@ -226,3 +226,14 @@ def test_a_many_level_category_keeps_its_link_under_default_pruning() -> None:
     out = simulacra.create("cart", seed=0).fit(df).sample(2000)
     drawn = out["cat"].str[1:].astype(int)
     assert np.corrcoef(drawn, out["y"])[0, 1] > 0.95  # 0.015 before
+
+
+def test_a_float32_column_is_still_rounded_as_the_data_is() -> None:
+    rng = np.random.default_rng(0)
+    v = rng.normal(30, 8, 3000).round(1)
+    heap = rng.random(3000) < 0.4
+    v[heap] = v[heap].round()
+    df = pd.DataFrame({"w": v.astype("float32"), "g": rng.choice(["a", "b"], 3000)})
+    out = simulacra.create("cart", seed=0).fit(df).sample(4000, seed=0)["w"].astype(float)
+    assert np.allclose(out, out.round(1), atol=1e-6)  # 38% on the 0.1 grid when misread
+    assert (out == out.round()).mean() == pytest.approx((v == v.round()).mean(), abs=0.04)

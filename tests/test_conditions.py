@@ -118,6 +118,29 @@ def test_a_training_timestamp_kept_to_the_millisecond_can_be_pinned() -> None:
         assert (model.sample(2, conditions={"t": value})["t"] == value).all()
 
 
+def test_a_range_ending_on_a_millisecond_timestamp_keeps_it() -> None:
+    rng = np.random.default_rng(0)
+    stamps = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 10**9, 300), "ms")
+    df = pd.DataFrame({"t": stamps, "x": rng.normal(size=300).round(2)})
+    model = simulacra.create("bayesnet", seed=0).fit(df)
+    for value in df["t"].iloc[:40]:  # ~1.7e12 steps: the grid snap must not lose one
+        assert (model.sample(2, conditions={"t": (value, value)})["t"] == value).all()
+    top = df["t"].max()
+    assert (model.sample(2, conditions={"t": (top, top + pd.Timedelta(1, "s"))})["t"] == top).all()
+
+
+def test_a_nested_cell_in_an_integer_conditions_column_is_a_clear_error(fitted: dict) -> None:
+    with pytest.raises(InvalidParameterError, match=r"'age' holds \(20, 40\) in row 1"):
+        fitted["copula"].sample(conditions=pd.DataFrame({"age": [30, (20, 40)]}))
+
+
+def test_where_leaves_backticks_inside_quoted_values_alone() -> None:
+    from simulacra.conditions import parse_where
+
+    assert parse_where(["region == 'a`b`c'"]) == {"region": "a`b`c"}
+    assert parse_where(["`home region` == 'it`s'"]) == {"home region": "it`s"}
+
+
 def test_copula_pinned_at_the_largest_value_keeps_the_rest_varied() -> None:
     rng = np.random.default_rng(0)
     a = rng.integers(0, 50, 1000)

@@ -74,7 +74,8 @@ _HINTS = {
     ast.Invert: "use 'not' instead of '~'",
     ast.BitXor: "use '**' for powers; '^' is not allowed",
 }
-_BACKTICK = re.compile(r"`([^`]*)`")
+# a quoted text (skipped: a backtick inside it is text) or a backticked column name
+_BACKTICK = re.compile(r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|`([^`]*)`""")
 _NS = 1_000_000_000
 
 
@@ -508,18 +509,25 @@ def _call(name: str, args: list[Value]) -> Value:
 
 # ---------------------------------------------------------------- parsing aid
 def _substitute_backticks(text: str) -> tuple[str, list[int], dict[str, str]]:
-    """Backticked names replaced by identifiers; each new character's position in ``text``."""
+    """Backticked names replaced by identifiers; each new character's position in ``text``.
+
+    Backticks inside quoted text are left alone: ``region == 'it`s'`` reads a value.
+    """
     text = text.replace("\n", " ").replace("\r", " ").replace("\t", " ")
     out, origin, aliases = [], [], {}
     last = 0
-    for i, match in enumerate(_BACKTICK.finditer(text)):
-        out.append(text[last : match.start()])
+    for match in _BACKTICK.finditer(text):
+        if not match.group(0).startswith("`"):
+            continue  # quoted text: copied as it is
+        gap = text[last : match.start()]
+        _no_stray_backtick(text, gap, last)
+        out.append(gap)
         origin.extend(range(last, match.start()))
         if not match.group(1):
             raise InvalidDataError(
                 f"expression {text!r}: empty backticks at position {match.start() + 1}"
             )
-        alias = f"_col{i}_"
+        alias = f"_col{len(aliases)}_"
         while alias in text:
             alias = "_" + alias
         aliases[alias] = match.group(1)
@@ -527,13 +535,20 @@ def _substitute_backticks(text: str) -> tuple[str, list[int], dict[str, str]]:
         origin.extend([match.start()] * len(alias))
         last = match.end()
     rest = text[last:]
-    if "`" in rest:
-        raise InvalidDataError(
-            f"expression {text!r}: unclosed backtick at position {last + rest.index('`') + 1}"
-        )
+    _no_stray_backtick(text, rest, last)
     out.append(rest)
     origin.extend(range(last, len(text) + 1))
     return "".join(out), origin, aliases
+
+
+def _no_stray_backtick(text: str, part: str, offset: int) -> None:
+    """An unclosed backtick outside quoted text is an error."""
+    quoted = [(m.start(), m.end()) for m in _BACKTICK.finditer(part) if m.group(1) is None]
+    for i, ch in enumerate(part):
+        if ch == "`" and not any(a <= i < b for a, b in quoted):
+            raise InvalidDataError(
+                f"expression {text!r}: unclosed backtick at position {offset + i + 1}"
+            )
 
 
 def _char_offset(source: str, byte_offset: int) -> int:

@@ -195,7 +195,9 @@ def _plain(value: Any) -> Any:
 
 
 def _check_cells(name: str, cells: pd.Series) -> None:
-    if cells.dtype != object or pd.api.types.infer_dtype(cells, skipna=True) != "mixed":
+    if cells.dtype != object or not pd.api.types.infer_dtype(cells, skipna=True).startswith(
+        "mixed"
+    ):
         return  # plain text, numbers, dates, booleans: no nested cell (checked in C)
     nested = cells.map(lambda v: isinstance(v, list | tuple | set | frozenset | dict)).to_numpy()
     if nested.any():
@@ -499,8 +501,12 @@ def _bounds(name: str, value: Any, n: int, transform: Any, column: Any) -> tuple
                 f"conditions: the range for {name!r} has low {value[0]!r} above high {value[1]!r}"
             )
         if step > 0:  # the column's values are on a grid: keep the grid points in the range
-            low = np.ceil(low / step - 1e-6) * step if np.isfinite(low) else low
-            high = np.floor(high / step + 1e-6) * step if np.isfinite(high) else high
+            low = np.ceil(low / step - _grid_slack(low / step)) * step if np.isfinite(low) else low
+            high = (
+                np.floor(high / step + _grid_slack(high / step)) * step
+                if np.isfinite(high)
+                else high
+            )
             if low > high:
                 raise InvalidParameterError(
                     f"conditions: the range {value!r} for {name!r} holds no value in steps of "
@@ -516,6 +522,13 @@ def _bounds(name: str, value: Any, n: int, transform: Any, column: Any) -> tuple
     encoded = np.array([_encode_scalar(transform, value, name)])
     _check_values(name, encoded, step, seen_low, seen_high, column)
     return np.full(n, encoded[0]), np.full(n, encoded[0])
+
+
+def _grid_slack(units: float) -> float:
+    """How far a bound counted in steps may sit off a whole number and still be on the
+    grid: float64's own error at that size (a millisecond timestamp is ~1.7e12 steps),
+    never half a step."""
+    return float(min(0.49, 1e-6 + 8 * np.spacing(abs(units))))
 
 
 def _check_values(name, encoded, step, seen_low, seen_high, column) -> None:

@@ -534,7 +534,15 @@ def _rounding(values: np.ndarray) -> dict[str, np.ndarray]:
     top = int(np.floor(np.log10(big)))
     steps = np.array([m * 10.0**e for e in range(top, top - ROUND_DIGITS, -1) for m in ROUND_STEPS])
     step_of = np.zeros(len(values))
-    slack = 16 * np.spacing(np.abs(values))  # a few units in the last place, not relative to q
+    # within a few units in the last place of the values' own precision (float32 when every
+    # value is one widened, as from a float32 column): a tolerance relative to value / step
+    # read 1e6 with cents as whole numbers
+    narrow = values.astype(np.float32)
+    if np.array_equal(narrow.astype(np.float64), values):
+        slack = 0.5 * np.spacing(np.abs(narrow)).astype(np.float64)  # float32's rounding
+    else:
+        slack = np.zeros(len(values))
+    slack += 16 * np.spacing(np.abs(values))
     for step in steps:  # largest first: a value keeps the first step it is a multiple of
         on = (step_of == 0) & (np.abs(values - np.rint(values / step) * step) <= slack)
         step_of[on] = step
