@@ -511,3 +511,13 @@ def test_a_column_named_like_a_missing_value_flag_is_a_clear_error() -> None:
     df = pd.DataFrame({"x": [1.0, None, 3.0] * 20, "x#null": ["p", "q", "q"] * 20})
     with pytest.raises(InvalidDataError, match="'x#null' has the name of the missing-value flag"):
         simulacra.create("cart", seed=0).fit(df)
+
+
+def test_python_numbers_beside_gaps_are_a_numeric_column() -> None:
+    df = pd.DataFrame({"k": pd.Series([1, 2, None, 3, 7] * 20, dtype=object)})  # JSON lines
+    df["f"] = pd.Series([1.5, None, 2.25, 3, 4] * 20, dtype=object)
+    detected = Metadata.detect(df)
+    assert detected.columns["k"].type == "numerical" and detected.columns["k"].integer
+    assert detected.columns["f"].type == "numerical" and detected.columns["f"].decimals == 2
+    out = simulacra.create("cart", seed=0).fit(df).sample(300)
+    assert str(out["k"].dtype) == "Int64" and set(out["k"].dropna()) <= {1, 2, 3, 7}

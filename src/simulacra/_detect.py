@@ -87,6 +87,9 @@ def detect_metadata(
     return Metadata(columns=columns, primary_key=ids[0] if ids else None, constraints=constraints)
 
 
+_NUMBER_KINDS = ("integer", "floating", "mixed-integer-float", "decimal")
+
+
 def detect_column(name: str, values: pd.Series, min_category_count: int = 5) -> Column:
     """Guess one column's type and facts."""
     present = values.dropna()
@@ -109,6 +112,9 @@ def detect_column(name: str, values: pd.Series, min_category_count: int = 5) -> 
         return _datetime_column(pd.to_datetime(present), None)
     if pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
         return _numeric_column(name, values, present)
+    if pd.api.types.is_object_dtype(dtype) and pd.api.types.infer_dtype(present) in _NUMBER_KINDS:
+        numbers = pd.to_numeric(values)  # Python ints or floats beside gaps (JSON lines)
+        return _numeric_column(name, numbers, numbers.dropna())
     text = present.astype(str)
     return _text_column(name, text, min_category_count)
 
