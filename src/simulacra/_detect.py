@@ -99,8 +99,10 @@ def detect_column(name: str, values: pd.Series, min_category_count: int = 5) -> 
             "JSON and pass that with --metadata"
         )
     dtype = values.dtype
-    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.infer_dtype(present) == "boolean":
-        return Column("boolean")  # also Python True/False objects beside gaps (JSON lines)
+    # Python objects beside gaps (JSON lines): True/False, ints or floats
+    held = pd.api.types.infer_dtype(present) if pd.api.types.is_object_dtype(dtype) else None
+    if pd.api.types.is_bool_dtype(dtype) or held == "boolean":
+        return Column("boolean")
     if isinstance(dtype, pd.CategoricalDtype):
         cats = [_plain(c) for c in dtype.categories]
         if dtype.ordered:
@@ -112,8 +114,8 @@ def detect_column(name: str, values: pd.Series, min_category_count: int = 5) -> 
         return _datetime_column(pd.to_datetime(present), None)
     if pd.api.types.is_numeric_dtype(dtype) and not isinstance(dtype, pd.CategoricalDtype):
         return _numeric_column(name, values, present)
-    if pd.api.types.is_object_dtype(dtype) and pd.api.types.infer_dtype(present) in _NUMBER_KINDS:
-        numbers = pd.to_numeric(values)  # Python ints or floats beside gaps (JSON lines)
+    if held in _NUMBER_KINDS:
+        numbers = pd.to_numeric(values)
         return _numeric_column(name, numbers, numbers.dropna())
     text = present.astype(str)
     return _text_column(name, text, min_category_count)

@@ -515,13 +515,14 @@ def _substitute_backticks(text: str) -> tuple[str, list[int], dict[str, str]]:
     """
     text = text.replace("\n", " ").replace("\r", " ").replace("\t", " ")
     out, origin, aliases = [], [], {}
-    last = 0
+    last = 0  # end of the last backticked name
+    unmatched = 0  # end of the last match of either kind: text between matches is unquoted
     for match in _BACKTICK.finditer(text):
-        if not match.group(0).startswith("`"):
+        _no_stray_backtick(text, unmatched, match.start())
+        unmatched = match.end()
+        if match.group(1) is None:
             continue  # quoted text: copied as it is
-        gap = text[last : match.start()]
-        _no_stray_backtick(text, gap, last)
-        out.append(gap)
+        out.append(text[last : match.start()])
         origin.extend(range(last, match.start()))
         if not match.group(1):
             raise InvalidDataError(
@@ -534,21 +535,17 @@ def _substitute_backticks(text: str) -> tuple[str, list[int], dict[str, str]]:
         out.append(alias)
         origin.extend([match.start()] * len(alias))
         last = match.end()
-    rest = text[last:]
-    _no_stray_backtick(text, rest, last)
-    out.append(rest)
+    _no_stray_backtick(text, unmatched, len(text))
+    out.append(text[last:])
     origin.extend(range(last, len(text) + 1))
     return "".join(out), origin, aliases
 
 
-def _no_stray_backtick(text: str, part: str, offset: int) -> None:
-    """An unclosed backtick outside quoted text is an error."""
-    quoted = [(m.start(), m.end()) for m in _BACKTICK.finditer(part) if m.group(1) is None]
-    for i, ch in enumerate(part):
-        if ch == "`" and not any(a <= i < b for a, b in quoted):
-            raise InvalidDataError(
-                f"expression {text!r}: unclosed backtick at position {offset + i + 1}"
-            )
+def _no_stray_backtick(text: str, start: int, end: int) -> None:
+    """A backtick outside quotes and outside a backticked name is unclosed: an error."""
+    at = text.find("`", start, end)
+    if at >= 0:
+        raise InvalidDataError(f"expression {text!r}: unclosed backtick at position {at + 1}")
 
 
 def _char_offset(source: str, byte_offset: int) -> int:

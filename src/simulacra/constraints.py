@@ -39,6 +39,7 @@ one-hot group), as in SQL's ``CHECK``.
 from __future__ import annotations
 
 import difflib
+from graphlib import CycleError, TopologicalSorter
 from typing import Any, Self
 
 import numpy as np
@@ -128,27 +129,12 @@ def _parse_all(metadata: Metadata) -> tuple[list[str], list[Constraint]]:
 
 
 def _formula_loop(formulas: list[Formula]) -> list[str]:
-    """Columns of the first loop among the formulas (each reads the next's result), or []."""
+    """Columns of a loop among the formulas (each reads the next's result), or []."""
     reads = {f.column: list(f.columns[1:]) for f in formulas}
-    state: dict[str, int] = {}  # 1: on the current path, 2: done
-
-    def visit(column: str, path: list[str]) -> list[str]:
-        state[column] = 1
-        for name in reads.get(column, []):
-            if state.get(name) == 1:
-                return [*path[path.index(name) :], name]
-            if name in reads and not state.get(name):
-                found = visit(name, [*path, name])
-                if found:
-                    return found
-        state[column] = 2
-        return []
-
-    for column in reads:
-        if not state.get(column):
-            found = visit(column, [column])
-            if found:
-                return found
+    try:
+        TopologicalSorter(reads).prepare()
+    except CycleError as loop:
+        return loop.args[1][::-1]  # graphlib lists each column before the one reading it
     return []
 
 

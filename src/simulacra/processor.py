@@ -73,8 +73,7 @@ class Processor:
         clash = [
             n
             for n in self.metadata.columns
-            if n.removesuffix(NULL_SUFFIX) != n
-            and n.removesuffix(NULL_SUFFIX) in self.metadata.columns
+            if n.endswith(NULL_SUFFIX) and n.removesuffix(NULL_SUFFIX) in self.metadata.columns
         ]
         if clash:
             raise InvalidDataError(

@@ -99,10 +99,15 @@ def category_shares(model: Synthesizer, columns: list[str]) -> dict[str, dict[An
     return out
 
 
-def _family_conditions(model: Synthesizer, evidence: Evidence) -> bool:
+def _conditions_natively(model: Synthesizer) -> bool:
+    """Whether the family has conditional sampling of its own."""
     from simulacra.synthesizers.base import Synthesizer
 
-    if type(model)._sample_conditional is Synthesizer._sample_conditional:
+    return type(model)._sample_conditional is not Synthesizer._sample_conditional
+
+
+def _family_conditions(model: Synthesizer, evidence: Evidence) -> bool:
+    if not _conditions_natively(model):
         return False
     learned = {c.name for c in model.columns_}
     changed = set(getattr(model, "reparametrized_", []))
@@ -240,7 +245,7 @@ def _too_rare(model, plan: Plan, out: pd.DataFrame, start: int, pending: np.ndar
     rebuilt = sorted(asked & set(getattr(model, "reparametrized_", [])))
     if plan.conditions is None:
         hint = "check that the rules can hold together and that the training data meets them"
-    elif rebuilt and _family_conditions(model, Evidence(0, {}, {})):
+    elif rebuilt and _conditions_natively(model):
         hint = (
             f"{model.name} conditions exactly on the columns it learns, but a rule rebuilds "
             f"{', '.join(map(repr, rebuilt))} from others, so those are met by drawing again; "
