@@ -57,6 +57,14 @@ def test_a_range_between_the_columns_steps_holds_after_rounding(family: str, fit
     assert out["age"].between(36, 50).all()
 
 
+def test_an_end_within_float_rounding_of_a_step_is_that_step(fitted: dict) -> None:
+    # 40.000000000000014 is what interpolating whole ages can give: it reads as 40, as the
+    # README says, not as 41
+    end = np.nextafter(np.nextafter(40.0, 50.0), 50.0)
+    out = fitted["copula"].sample(300, conditions={"age": (end, end + 0.4)})
+    assert (out["age"] == 40).all()
+
+
 def test_a_range_with_no_value_at_the_columns_precision_is_refused(fitted: dict) -> None:
     with pytest.raises(InvalidParameterError, match="no value in steps of 1"):
         fitted["copula"].sample(10, conditions={"age": (40.2, 40.8)})
