@@ -139,6 +139,22 @@ def test_detect_learns_datetime_bounds(table: pd.DataFrame, detected: Metadata) 
     assert pd.Timestamp(stamp.max) == table["stamp"].max()
 
 
+@pytest.mark.parametrize("offset", ["+02:00", "-0530", "Z"])
+@pytest.mark.parametrize("base", ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S.%f"])
+def test_timestamps_with_one_utc_offset_are_datetimes(offset: str, base: str) -> None:
+    # they were an id with a digit pattern, sampled as '3144-16-99T18:17:91+5951'
+    rng = np.random.default_rng(0)
+    stamps = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 86_400 * 30, 300), "s")
+    text = stamps.strftime(base) + offset
+    col = Metadata.detect(pd.DataFrame({"when": text})).columns["when"]
+    assert col.type == "datetime" and col.format == base + offset
+    model = simulacra.create("cart", seed=0).fit(pd.DataFrame({"when": text, "x": rng.random(300)}))
+    out = model.sample(200)["when"]
+    assert out.str.endswith(offset).all()
+    back = pd.to_datetime(out, format=base + offset)
+    assert back.between(stamps.min(), stamps.max()).all() and back.nunique() > 100
+
+
 def test_detect_does_not_change_the_data(table: pd.DataFrame) -> None:
     before = table.copy(deep=True)
     Metadata.detect(table)

@@ -51,6 +51,7 @@ BOOLEAN_PAIRS = (("true", "false"), ("yes", "no"), ("y", "n"), ("t", "f"))
 # rows uses only words that at least min_category_count rows hold (job titles, not codes).
 TAIL_SHARE, TAIL_DISTINCT, TAIL_COMMON_WORDS = 0.05, 50, 0.25
 
+_OFFSET = r"(Z|[+-]\d{2}:?\d{2})$"  # a UTC offset ending an ISO timestamp
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _DOB_NAME = dict(NAME_HINTS)["date_of_birth"]
 _ID_NAME = re.compile(r"(^|_)(id|key|uuid|guid)$|^id_|[a-z]Id$|ID$")
@@ -221,6 +222,17 @@ def _datetime_format(sample: pd.Series) -> str | None:
         parsed = pd.to_datetime(sample, format=fmt, errors="coerce")
         if parsed.notna().all():
             return fmt
+    # one UTC offset on every value (+02:00, +0200, Z): wall-clock times at that offset,
+    # the offset kept as literal text so that it is written back as it was read
+    offsets = sample.str.extract(_OFFSET, expand=False)
+    if offsets.notna().all() and offsets.nunique() == 1:
+        offset = offsets.iloc[0]
+        local = sample.str.slice(stop=-len(offset))
+        for fmt in DATETIME_FORMATS:
+            if fmt.endswith("Z"):
+                continue
+            if pd.to_datetime(local, format=fmt, errors="coerce").notna().all():
+                return fmt + offset
     return None
 
 
