@@ -605,9 +605,14 @@ def _last(values: np.ndarray, offsets: np.ndarray, points: np.ndarray) -> np.nda
 
 
 def _spikes(values: np.ndarray) -> np.ndarray:
-    """Values held by at least ``SPIKE_SHARE`` of the rows (and ``MIN_ROWS_PER_POINT``)."""
+    """Values held by at least ``SPIKE_SHARE`` of the rows (and ``MIN_ROWS_PER_POINT``), and
+    the column's two ends where ``MIN_ROWS_PER_POINT`` rows hold them (zero incomes, a
+    top-coded amount): smoothing would spread such an end into the gap beside it."""
     uniques, counts = np.unique(values, return_counts=True)
-    return uniques[counts >= max(SPIKE_SHARE * len(values), MIN_ROWS_PER_POINT)]
+    keep = counts >= max(SPIKE_SHARE * len(values), MIN_ROWS_PER_POINT)
+    if len(uniques) > 2:
+        keep[[0, -1]] |= counts[[0, -1]] >= MIN_ROWS_PER_POINT
+    return uniques[keep]
 
 
 def _spike_codes(values: np.ndarray, spikes: np.ndarray) -> np.ndarray:
