@@ -218,21 +218,24 @@ def _datetime_format(sample: pd.Series) -> str | None:
     first = sample.iloc[0]
     if not any(ch.isdigit() for ch in first) or len(first) < 6:
         return None
-    for fmt in DATETIME_FORMATS:
-        parsed = pd.to_datetime(sample, format=fmt, errors="coerce")
-        if parsed.notna().all():
-            return fmt
+    fmt = _format_of_all(sample)
+    if fmt is not None:
+        return fmt
     # one UTC offset on every value (+02:00, +0200, Z): wall-clock times at that offset,
     # the offset kept as literal text so that it is written back as it was read
     offsets = sample.str.extract(_OFFSET, expand=False)
     if offsets.notna().all() and offsets.nunique() == 1:
         offset = offsets.iloc[0]
-        local = sample.str.slice(stop=-len(offset))
-        for fmt in DATETIME_FORMATS:
-            if fmt.endswith("Z"):
-                continue
-            if pd.to_datetime(local, format=fmt, errors="coerce").notna().all():
-                return fmt + offset
+        fmt = _format_of_all(sample.str.slice(stop=-len(offset)))
+        return None if fmt is None else fmt + offset
+    return None
+
+
+def _format_of_all(sample: pd.Series) -> str | None:
+    """The first of ``DATETIME_FORMATS`` that parses every value, or None."""
+    for fmt in DATETIME_FORMATS:
+        if pd.to_datetime(sample, format=fmt, errors="coerce").notna().all():
+            return fmt
     return None
 
 
