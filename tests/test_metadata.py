@@ -155,6 +155,32 @@ def test_timestamps_with_one_utc_offset_are_datetimes(offset: str, base: str) ->
     assert back.between(stamps.min(), stamps.max()).all() and back.nunique() > 100
 
 
+@pytest.mark.parametrize("colon", [True, False])
+def test_timestamps_across_a_daylight_saving_change_are_datetimes(colon: bool) -> None:
+    # +01:00 before the change and +02:00 after: they were an id with a digit pattern
+    rng = np.random.default_rng(0)
+    every = pd.date_range("2024-03-01", "2024-05-01", freq="37min", tz="Europe/Berlin")
+    stamps = pd.Series(every[np.sort(rng.choice(len(every), 1500, replace=False))])
+    text = stamps.dt.strftime("%Y-%m-%dT%H:%M:%S%z")
+    if colon:
+        text = text.str[:-2] + ":" + text.str[-2:]
+    col = Metadata.detect(pd.DataFrame({"when": text})).columns["when"]
+    fmt = "%Y-%m-%dT%H:%M:%S" + ("%:z" if colon else "%z")
+    assert col.type == "datetime" and col.format == fmt
+    model = simulacra.create("cart", seed=0).fit(
+        pd.DataFrame({"when": text, "x": rng.random(1500)})
+    )
+    out = model.sample(2000)["when"]
+    instants = pd.to_datetime(out, format="%Y-%m-%dT%H:%M:%S%z", utc=True)
+    assert instants.between(stamps.min(), stamps.max()).all() and instants.nunique() > 1000
+    berlin = instants.dt.tz_convert("Europe/Berlin").dt.strftime("%Y-%m-%dT%H:%M:%S%z")
+    if colon:
+        berlin = berlin.str[:-2] + ":" + berlin.str[-2:]
+    assert (out == berlin).all()  # each at the offset in force at its instant
+    assert out.str.endswith("+01:00" if colon else "+0100").mean() > 0.3
+    assert out.str.endswith("+02:00" if colon else "+0200").mean() > 0.3
+
+
 def test_detect_does_not_change_the_data(table: pd.DataFrame) -> None:
     before = table.copy(deep=True)
     Metadata.detect(table)

@@ -380,6 +380,66 @@ def test_datetime_tz_aware_round_trip_with_detected_bounds(zone: str) -> None:
     assert t.decode(t.encode(series)).tolist() == series.tolist()
 
 
+OFFSET_FORMATS = ["%Y-%m-%dT%H:%M:%S%:z", "%Y-%m-%d %H:%M:%S%z", "%d %b %Y %H:%M:%S%:z"]
+
+
+def _with_offsets(stamps: pd.Series, fmt: str) -> list[str]:
+    """Aware datetimes as text, the offset written as ``%:z`` (+02:00) or ``%z`` (+0200)."""
+    text = stamps.dt.strftime(fmt.replace("%:z", "%z"))
+    if "%:z" in fmt:  # Python 3.11's strftime has no %:z
+        text = text.str[:-2] + ":" + text.str[-2:]
+    return text.tolist()
+
+
+@FAST
+@given(
+    zone=st.sampled_from(["Europe/Berlin", "America/New_York", "Pacific/Auckland"]),
+    fmt=st.sampled_from(OFFSET_FORMATS),
+    stamps=st.lists(
+        st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2040, 1, 1)).map(
+            lambda d: d.replace(microsecond=0)
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+)
+def test_datetime_text_at_changing_utc_offsets_round_trips(
+    zone: str, fmt: str, stamps: list[dt.datetime]
+) -> None:
+    # each value comes back at its own offset: the schedule learned from the data keeps
+    # every daylight-saving change the data shows (the third format takes the slow writer)
+    aware = pd.Series(pd.to_datetime(stamps).tz_localize("UTC").tz_convert(zone))
+    text = pd.Series(_with_offsets(aware, fmt))
+    col = Column(
+        "datetime",
+        format=fmt,
+        resolution="s",
+        min=aware.min().isoformat(),
+        max=aware.max().isoformat(),
+    )
+    t = DatetimeTransform(col).fit(text)
+    assert t.decode(t.encode(text)).tolist() == text.tolist()
+    restored = DatetimeTransform(col).set_state(t.get_state())
+    assert restored.decode(t.encode(text)).tolist() == text.tolist()
+
+
+def test_datetime_offsets_from_many_zones_come_back_at_the_most_common() -> None:
+    zones = ["Europe/Berlin", "America/New_York", "Europe/Berlin", "Asia/Tokyo"] * 75
+    base = pd.Timestamp("2024-05-01", tz="UTC") + pd.to_timedelta(np.arange(300) * 3600, "s")
+    text = pd.Series(
+        [
+            _with_offsets(pd.Series([b]).dt.tz_convert(z), OFFSET_FORMATS[0])[0]
+            for b, z in zip(base, zones, strict=True)
+        ]
+    )
+    col = Column("datetime", format=OFFSET_FORMATS[0], resolution="s")
+    t = DatetimeTransform(col).fit(text)
+    back = t.decode(t.encode(text))
+    assert back.str.endswith("+02:00").all()  # Berlin's summer offset, half the rows
+    instants = pd.to_datetime(back, format="%Y-%m-%dT%H:%M:%S%z", utc=True)
+    assert (instants == base).all()  # the same instants, written at one offset
+
+
 # -------------------------------------------------------------------------- ids
 @FAST
 @given(

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simulacra._datetimes import parse_datetimes
 from simulacra._formulas import detect_sums
 from simulacra.errors import InvalidDataError
 from simulacra.metadata import Column, Metadata
@@ -180,7 +181,7 @@ def _text_column(name: str, text: pd.Series, min_category_count: int) -> Column:
     if fmt is not None and _DOB_NAME.search(lowered):
         return Column("pii", pii="date_of_birth", locale="en_US")
     if fmt is not None:
-        return _datetime_column(pd.to_datetime(text, format=fmt), fmt)
+        return _datetime_column(parse_datetimes(text, fmt), fmt)
     unique_share = text.nunique() / len(text)
     if _UUID.match(sample.iloc[0]) and sample.str.match(_UUID).all():
         return Column("id", pattern="{uuid}")
@@ -224,11 +225,17 @@ def _datetime_format(sample: pd.Series) -> str | None:
     # one UTC offset on every value (+02:00, +0200, Z): wall-clock times at that offset,
     # the offset kept as literal text so that it is written back as it was read
     offsets = sample.str.extract(_OFFSET, expand=False)
-    if offsets.notna().all() and offsets.nunique() == 1:
+    if not offsets.notna().all():
+        return None
+    if offsets.nunique() == 1:
         offset = offsets.iloc[0]
         fmt = _format_of_all(sample.str.slice(stop=-len(offset)))
         return None if fmt is None else fmt + offset
-    return None
+    # offsets that differ (a daylight-saving change): UTC instants, each written back at
+    # the offset in force at its time, in the data's style (+02:00 or +0200)
+    fmt = _format_of_all(sample.str.replace(_OFFSET, "", regex=True))
+    colon = offsets.str.contains(":").any()
+    return None if fmt is None else fmt + ("%:z" if colon else "%z")
 
 
 def _format_of_all(sample: pd.Series) -> str | None:
@@ -325,7 +332,7 @@ def value_problems(name: str, col: Column, values: pd.Series) -> list[str]:
                 f"{bad.iloc[0]!r} (row {bad.index[0]}); fix those cells or declare it categorical"
             ]
     if col.type == "datetime" and not pd.api.types.is_datetime64_any_dtype(values.dtype):
-        parsed = pd.to_datetime(present.astype(str), format=col.format, errors="coerce")
+        parsed = parse_datetimes(present.astype(str), col.format, errors="coerce")
         bad = present[parsed.isna()]
         if len(bad):
             return [

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simulacra._datetimes import parse_datetimes
 from simulacra.errors import InvalidDataError
 from simulacra.metadata import Column
 
@@ -295,9 +296,7 @@ def column_values(series: pd.Series, column: Column | None = None) -> np.ndarray
 def to_instants(series: pd.Series, fmt: str | None = None) -> np.ndarray:
     """Datetimes (text in ``fmt``, or native, any time zone) as naive UTC datetime64[ns]."""
     if not pd.api.types.is_datetime64_any_dtype(series.dtype):
-        series = pd.to_datetime(
-            series.astype(object), format=fmt or "ISO8601", errors="coerce", utc=True
-        )
+        series = parse_datetimes(series.astype(object), fmt or "ISO8601", errors="coerce", utc=True)
     if series.dt.tz is not None:
         series = series.dt.tz_convert("UTC").dt.tz_localize(None)
     return series.to_numpy(dtype="datetime64[ns]")

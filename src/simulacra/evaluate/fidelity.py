@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from simulacra._datetimes import parse_datetimes
 from simulacra.evaluate.report import Metric
 from simulacra.metadata import Metadata
 
@@ -57,8 +58,8 @@ def as_number(values: pd.Series, fmt: str | None, kind: str) -> pd.Series:
     if kind == "numerical":
         return pd.to_numeric(values, errors="coerce").astype("float64").reset_index(drop=True)
     if not pd.api.types.is_datetime64_any_dtype(values.dtype):
-        # utc=True reads mixed offsets (+01:00 / +02:00 across DST) as one time line
-        values = pd.to_datetime(values.astype(object), format=fmt, errors="coerce", utc=True)
+        # in UTC: mixed offsets (+01:00 / +02:00 across DST) are one time line
+        values = parse_datetimes(values.astype(object), fmt, errors="coerce", utc=True)
     if values.dt.tz is not None:
         values = values.dt.tz_convert("UTC").dt.tz_localize(None)
     seconds = values.astype("datetime64[ns]").astype("int64") / 1e9

@@ -73,6 +73,7 @@ import yaml
 from scipy import special
 
 from simulacra import __version__
+from simulacra._datetimes import parse_datetimes
 from simulacra.errors import InvalidParameterError, ModelFileError, SpecError
 from simulacra.metadata import Column
 from simulacra.transforms import RARE_LABEL as OTHER  # the label models give pooled values
@@ -573,7 +574,7 @@ def _checked(spec: dict[str, Any]) -> dict[str, Any]:
 
 def _stamps(values: pd.Series, column: Column) -> pd.Series:
     if not pd.api.types.is_datetime64_any_dtype(values.dtype):
-        values = pd.to_datetime(values.astype(str), format=column.format, errors="coerce")
+        values = parse_datetimes(values.astype(str), column.format, errors="coerce")
         values = values.dropna()
     if values.dt.tz is not None:
         values = values.dt.tz_convert("UTC").dt.tz_localize(None)

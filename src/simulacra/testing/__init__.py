@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from simulacra._datetimes import parse_datetimes
 from simulacra.errors import NotFittedError
 from simulacra.metadata import Metadata
 from simulacra.synthesizers._dp import DifferentiallyPrivate
@@ -126,7 +127,7 @@ def check_output_matches_metadata(family: str, data: pd.DataFrame) -> None:
             rare = set(data[name].dropna()) - known
             assert not rare & set(present), f"{name}: a rare real value came back"
         if col.type == "datetime":
-            parsed = pd.to_datetime(present, format=col.format)
+            parsed = parse_datetimes(present, col.format)
             assert parsed.min() >= pd.Timestamp(col.min), f"{name}: before the learned minimum"
             assert parsed.max() <= pd.Timestamp(col.max), f"{name}: after the learned maximum"
         if col.type == "id":

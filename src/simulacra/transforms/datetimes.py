@@ -1,4 +1,11 @@
-"""Datetimes as seconds since 1970; back in their source format and resolution."""
+"""Datetimes as seconds since 1970; back in their source format and resolution.
+
+A text format with a UTC offset (``%z`` writes ``+0200``, ``%:z`` writes
+``+02:00``) is read as UTC instants. The offsets the data shows are learned as
+a schedule over time (a daylight-saving change is a boundary: ``+01:00``
+before it, ``+02:00`` after), so each value comes back at the offset in force
+at its instant, as wall-clock time and offset.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +16,13 @@ import numpy as np
 import pandas as pd
 
 from simulacra import _strings
+from simulacra._datetimes import OFFSET_TOKEN, parse_datetimes
 from simulacra.transforms.base import Transform, with_nulls
 
 _NS = {"D": 86_400 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
-_FIELDS = re.compile(r"%[YmdHMS]|%%|[^%]+")  # formats the fast writer handles
+_FIELDS = re.compile(r"%[YmdHMS]|%:?z|%%|[^%]+")  # formats the fast writer handles
+_TRAILING_OFFSET = r"(?:(Z)|([+-])(\d{2}):?(\d{2}))$"
+MAX_OFFSET_CHANGES = 64  # offset changes a schedule keeps (daylight saving: two a year)
 _WIDTH = {"Y": 4, "m": 2, "d": 2, "H": 2, "M": 2, "S": 2}
 _MAX_DAY_SPAN = 1_000_000  # days a lookup table may cover (about 2,700 years)
 
@@ -35,12 +45,18 @@ class DatetimeTransform(Transform):
     def fit(self, values: pd.Series, *, rng: np.random.Generator | None = None) -> Self:
         stamps = self._parse(values)
         self.tz_ = None if stamps.dt.tz is None else str(stamps.dt.tz)
+        self.offset_from_, self.offset_minutes_ = np.zeros(0), np.zeros(1, dtype=np.int64)
+        if self.column.format is not None and OFFSET_TOKEN.search(self.column.format):
+            present = values.notna().to_numpy()
+            self.offset_from_, self.offset_minutes_ = _offset_schedule(
+                values[present].astype(str), stamps[present]
+            )
         return self
 
     def _parse(self, values: pd.Series) -> pd.Series:
         if pd.api.types.is_datetime64_any_dtype(values.dtype):
             return values
-        return pd.to_datetime(values.astype(str), format=self.column.format)
+        return parse_datetimes(values.astype(str), self.column.format)
 
     def encode(self, values: pd.Series) -> np.ndarray:
         stamps = self._parse(values)
@@ -60,7 +76,13 @@ class DatetimeTransform(Transform):
         ns = units.astype("int64") * step
         stamps = ns.astype("int64").astype("datetime64[ns]")
         if col.format is not None:
-            return _format(stamps, col.format, null)
+            offsets = None
+            if OFFSET_TOKEN.search(col.format):
+                starts = getattr(self, "offset_from_", np.zeros(0))
+                minutes = getattr(self, "offset_minutes_", np.zeros(1, dtype=np.int64))
+                offsets = minutes[np.searchsorted(starts, ns / 1e9, side="right")]
+                stamps = stamps + (offsets * 60).astype("timedelta64[s]")  # the wall clock
+            return _format(stamps, col.format, null, offsets)
         series = pd.Series(stamps)
         if self.tz_ is not None:
             series = series.dt.tz_localize("UTC").dt.tz_convert(self.tz_)
@@ -69,26 +91,81 @@ class DatetimeTransform(Transform):
         return series
 
     def get_state(self) -> dict[str, Any]:
-        return {"tz": self.tz_}
+        state: dict[str, Any] = {"tz": self.tz_}
+        if len(getattr(self, "offset_from_", ())) or getattr(self, "offset_minutes_", [0])[0]:
+            state["offset_from"] = self.offset_from_.tolist()
+            state["offset_minutes"] = self.offset_minutes_.tolist()
+        return state
 
     def set_state(self, state: dict[str, Any]) -> Self:
         self.tz_ = state["tz"]
+        self.offset_from_ = np.asarray(state.get("offset_from", []), dtype=np.float64)
+        self.offset_minutes_ = np.asarray(state.get("offset_minutes", [0]), dtype=np.int64)
         return self
 
 
-def _format(stamps: np.ndarray, fmt: str, null: np.ndarray | None) -> pd.Series:
+def _offset_schedule(text: pd.Series, stamps: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The UTC offsets the values show, as (instants each offset runs from, minutes).
+
+    Offsets in force over spans of time (daylight saving) keep their spans,
+    each change placed midway between the data's instants on either side of
+    it, to the hour; offsets that change more than ``MAX_OFFSET_CHANGES``
+    times (rows from many time zones) give the most common offset throughout.
+    """
+    found = text.str.extract(_TRAILING_OFFSET)
+    zulu = found[0].notna().to_numpy()
+    if not (zulu | found[1].notna().to_numpy()).all():
+        return np.zeros(0), np.zeros(1, dtype=np.int64)  # an offset inside the text: UTC
+    hours, mins = (pd.to_numeric(found[i]).fillna(0).to_numpy(np.int64) for i in (2, 3))
+    minutes = np.where(found[1].to_numpy() == "-", -1, 1) * (hours * 60 + mins)
+    minutes = np.where(zulu, 0, minutes)
+    seconds = stamps.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[s]")
+    seconds = seconds.astype("int64").to_numpy()
+    order = np.argsort(seconds, kind="stable")
+    seconds, minutes = seconds[order], minutes[order]
+    change = np.flatnonzero(minutes[1:] != minutes[:-1])
+    if len(change) > MAX_OFFSET_CHANGES:
+        kinds, counts = np.unique(minutes, return_counts=True)
+        return np.zeros(0), kinds[[np.argmax(counts)]]
+    middle = (seconds[change] + seconds[change + 1]) / 2
+    return np.rint(middle / 3600) * 3600, minutes[np.r_[0, change + 1]]
+
+
+def _offset_texts(minutes: np.ndarray, colon: bool) -> tuple[np.ndarray, list[str]]:
+    """Each row's index into the distinct offsets, and those offsets as text (+02:00)."""
+    kinds, index = np.unique(minutes, return_inverse=True)
+    sep = ":" if colon else ""
+    texts = [
+        f"{'-' if m < 0 else '+'}{abs(m) // 60:02d}{sep}{abs(m) % 60:02d}" for m in kinds.tolist()
+    ]
+    return index.ravel(), texts
+
+
+def _format(
+    stamps: np.ndarray, fmt: str, null: np.ndarray | None, offsets: np.ndarray | None = None
+) -> pd.Series:
     """Datetimes as text in ``fmt``; formats of %Y %m %d %H %M %S are written vectorized.
 
     Each field is formatted once per distinct day (or second of the day) in a
-    lookup table, and rows only index into those tables.
+    lookup table, and rows only index into those tables. ``offsets`` (minutes)
+    fill a ``%z``/``%:z`` field.
     """
     tokens = _FIELDS.findall(fmt)
     seconds = stamps.astype("datetime64[s]").astype(np.int64)
     days, of_day = np.divmod(seconds, 86_400)
     first = int(days.min(initial=0))
     span = int(days.max(initial=0)) - first + 1
+    if offsets is None:
+        offsets = np.zeros(len(stamps), dtype=np.int64)
     if "".join(tokens) != fmt or span > _MAX_DAY_SPAN:
-        return with_nulls(pd.Series(stamps).dt.strftime(fmt).to_numpy(dtype=object), null)
+        text = pd.Series("", index=range(len(stamps)), dtype=object)
+        for piece in re.split(r"((?<!%)%:?z)", fmt):
+            if OFFSET_TOKEN.fullmatch(piece):
+                which, texts = _offset_texts(offsets, piece == "%:z")
+                text = text + np.asarray(texts, dtype=object)[which]
+            elif piece:
+                text = text + pd.Series(stamps).dt.strftime(piece).astype(object)
+        return with_nulls(text.to_numpy(dtype=object), null)
     calendar = np.arange(first, first + span).astype("datetime64[D]")
     months = calendar.astype("datetime64[M]")
     clock = np.arange(86_400)
@@ -104,8 +181,11 @@ def _format(stamps: np.ndarray, fmt: str, null: np.ndarray | None) -> pd.Series:
     # Runs of tokens that read the same table (day or clock), literals joining the run they sit in.
     runs: list[tuple[str, list[str]]] = []
     for token in tokens:
+        if OFFSET_TOKEN.fullmatch(token):  # a part of its own: the offset of each row
+            runs.append(("offset", [token]))
+            continue
         source = ("clock" if token[1] in "HMS" else "day") if _is_field(token) else None
-        if runs and (source is None or runs[-1][0] in (source, "")):
+        if runs and runs[-1][0] != "offset" and (source is None or runs[-1][0] in (source, "")):
             kind = runs[-1][0] or (source or "")
             runs[-1] = (kind, [*runs[-1][1], token])
         else:
@@ -113,6 +193,10 @@ def _format(stamps: np.ndarray, fmt: str, null: np.ndarray | None) -> pd.Series:
     n = len(stamps)
     parts = []
     for source, run in runs:
+        if source == "offset":
+            which, texts = _offset_texts(offsets, run[0] == "%:z")
+            parts.append(_strings.take(_strings.pool(texts), which))
+            continue
         if not source:
             parts.append(_strings.literal("".join(run).replace("%%", "%"), n))
             continue
