@@ -95,6 +95,29 @@ def test_visit_order_is_used_and_checked(mixed: pd.DataFrame) -> None:
         simulacra.create("cart", visit_order=["nope"]).fit(mixed)
 
 
+def test_visit_order_may_name_every_column_of_the_table() -> None:
+    # an id, an email and a total that a formula rebuilds are not drawn by the trees; a
+    # visit order listing the whole table was refused ("names ['total', ...]")
+    rng = np.random.default_rng(0)
+    price, qty = rng.integers(1, 100, 500).astype(float), rng.integers(1, 9, 500).astype(float)
+    df = pd.DataFrame(
+        {
+            "order_id": [f"ORD-{i:05d}" for i in range(500)],
+            "email": [f"user{i}@example.com" for i in range(500)],
+            "price": price,
+            "qty": qty,
+            "total": price + qty,
+        }
+    )
+    order = ["total", "qty", "email", "order_id", "price"]
+    model = simulacra.create("cart", seed=0, visit_order=order).fit(df)
+    assert model.order_ == ["qty", "price"]
+    out = model.sample(200)
+    assert (out["total"] == out["price"] + out["qty"]).all()
+    with pytest.raises(InvalidParameterError, match="'totl'"):
+        simulacra.create("cart", visit_order=["totl", "qty"]).fit(df)
+
+
 def test_default_order_is_the_tables_column_order(mixed: pd.DataFrame) -> None:
     model = simulacra.create("cart", seed=0).fit(mixed)
     assert model.order_ == ["group", "income", "score", "spend#null", "spend"]

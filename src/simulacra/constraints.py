@@ -403,7 +403,8 @@ class ConstraintSet:
             cols.update(made)
         order, columns = self._layout()
         frame = pd.DataFrame({n: cols[n] for n in order}, index=pd.RangeIndex(len(encoded.data)))
-        return EncodedTable(frame, columns)
+        rebuilt = {c.source for c in encoded.columns} - {c.source for c in columns}
+        return EncodedTable(frame, columns, encoded.drawn_elsewhere | rebuilt)
 
     def decode(self, encoded: pd.DataFrame) -> pd.DataFrame:
         """Model rows back to the processor's encoded columns (in its order; formula columns 0)."""

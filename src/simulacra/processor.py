@@ -42,6 +42,8 @@ class EncodedTable:
 
     data: pd.DataFrame
     columns: list[EncodedColumn]
+    # the table's columns the model does not draw: regenerated (ids, PII) or rebuilt by a rule
+    drawn_elsewhere: frozenset[str] = frozenset()
 
     def of_kind(self, kind: str) -> list[EncodedColumn]:
         return [c for c in self.columns if c.kind == kind]
@@ -115,7 +117,10 @@ class Processor:
             out[name] = encoded
             if self.nullable_[name]:
                 out[name + NULL_SUFFIX] = null.astype("int64")
-        return EncodedTable(pd.DataFrame(out, index=pd.RangeIndex(len(data))), self.columns)
+        elsewhere = frozenset(self.metadata.columns) - set(self.transforms_)
+        return EncodedTable(
+            pd.DataFrame(out, index=pd.RangeIndex(len(data))), self.columns, elsewhere
+        )
 
     def decode(
         self,

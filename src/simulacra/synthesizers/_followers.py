@@ -266,4 +266,4 @@ def without(encoded: EncodedTable, names: Collection[str]) -> EncodedTable:
     if not names:
         return encoded
     columns = [c for c in encoded.columns if c.name not in names]
-    return EncodedTable(encoded.data.drop(columns=list(names)), columns)
+    return EncodedTable(encoded.data.drop(columns=list(names)), columns, encoded.drawn_elsewhere)

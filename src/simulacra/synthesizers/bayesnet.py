@@ -200,7 +200,7 @@ class BayesianNetworkSynthesizer(Synthesizer):
             x, y = data[anchor].to_numpy(np.float64), data[name].to_numpy(np.float64)
             self.followers_[name] = state = fit_follower(x, y, anchor)
             data[name] = residuals(state, x, y)
-        return EncodedTable(data, encoded.columns)
+        return EncodedTable(data, encoded.columns, encoded.drawn_elsewhere)
 
     def _bin(self, encoded: EncodedTable) -> np.ndarray:
         """Codes ``(nodes, rows)``; sets ``cards_``, the bins' ``grids_`` and ``merges_``.

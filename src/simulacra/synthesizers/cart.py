@@ -17,6 +17,7 @@ arrays (data, not code) and walked vectorized, level by level.
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -63,7 +64,9 @@ class CartSynthesizer(Synthesizer):
             list,
             None,
             "Columns in the order they are drawn (others follow); default: the table's own "
-            "column order, as synthpop. Leading columns condition exactly.",
+            "column order, as synthpop. Leading columns condition exactly. Columns the "
+            "model does not draw (ids, PII, columns a rule rebuilds) may be named; they "
+            "keep no place.",
             nullable=True,
         ),
         Param(
@@ -96,7 +99,7 @@ class CartSynthesizer(Synthesizer):
 
     # ------------------------------------------------------------------ fit
     def _fit(self, encoded: EncodedTable, rng: np.random.Generator) -> None:
-        order = _visit_order(encoded.columns, self.visit_order)
+        order = _visit_order(encoded.columns, self.visit_order, encoded.drawn_elsewhere)
         kinds = {c.name: c for c in encoded.columns}
         values = encoded.data[order].to_numpy(dtype=np.float64)
         self.shift_, self.scale_ = _predictor_scale(values)
@@ -174,10 +177,16 @@ def _predictor_scale(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return shift, np.where(np.isfinite(span) & (span > 0), span, 1.0)
 
 
-def _visit_order(columns: list[EncodedColumn], requested: list[Any] | None) -> list[str]:
-    """Encoded columns in visit order; each ``#null`` indicator just before its column."""
+def _visit_order(
+    columns: list[EncodedColumn], requested: list[Any] | None, elsewhere: Collection[str] = ()
+) -> list[str]:
+    """Encoded columns in visit order; each ``#null`` indicator just before its column.
+
+    Columns named in ``requested`` that the model does not draw (``elsewhere``:
+    regenerated ids and PII, columns a rule rebuilds) have no place in it and are passed over.
+    """
     sources = list(dict.fromkeys(c.source for c in columns))  # the table's own order
-    lead = list(requested or [])
+    lead = [c for c in requested or [] if c not in elsewhere]
     unknown = [c for c in lead if c not in sources]
     if unknown or len(set(map(str, lead))) != len(lead):
         raise InvalidParameterError(
