@@ -264,6 +264,17 @@ def test_fit_takes_family_parameters(tmp_path):
     assert (model.noise, model.swap_rate) == (0.1, 0.2)
 
 
+def test_fit_takes_a_list_parameter_as_comma_separated_values(tmp_path):
+    # "-p visit_order=segment,age" was refused: "it must be list, or None"
+    data = simulacra.datasets.customers_path()
+    args = ["fit", data, "-f", "cart", "-p", "visit_order=segment,age", "-o", "c.simz", "-q"]
+    result = run(*args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    model = simulacra.load(tmp_path / "c.simz")
+    assert model.visit_order == ["segment", "age"]
+    assert model.order_[:3] == ["segment", "age#null", "age"]
+
+
 def test_database_round_trip(tmp_path):
     url = f"sqlite:///{tmp_path / 'shop.db'}"
     simulacra.write_table(simulacra.datasets.load_customers(), url, table="customers")

@@ -40,7 +40,9 @@ def fit(
     ] = None,
     param: Annotated[
         list[str] | None,
-        typer.Option("--param", "-p", help="A family parameter as name=value; repeat for more."),
+        typer.Option(
+            "--param", "-p", help="A family parameter as name=value (a list: a,b,c); repeat."
+        ),
     ] = None,
     table: TableOpt = None,
     seed: Seed = None,
@@ -93,19 +95,27 @@ def fit(
 
 
 def _parse_params(pairs: list[str]) -> dict[str, Any]:
-    """``name=value`` pairs; values read as JSON where they parse (numbers, true, null)."""
-    import json
-
+    """``name=value`` pairs; values read as JSON where they parse (numbers, true, null),
+    and ``a,b,c`` as a list (``visit_order=region,age``)."""
     out: dict[str, Any] = {}
     for pair in pairs:
         name, sep, raw = pair.partition("=")
         if not sep or not name:
             raise InvalidParameterError(f"--param {pair!r} must look like name=value")
-        try:
-            out[name] = json.loads(raw)
-        except json.JSONDecodeError:
-            out[name] = raw
+        value = _json_or_text(raw)
+        if isinstance(value, str) and "," in value:
+            value = [_json_or_text(item.strip()) for item in value.split(",")]
+        out[name] = value
     return out
+
+
+def _json_or_text(raw: str) -> Any:
+    import json
+
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
 
 
 def sample(
