@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulacra._datetimes import parse_datetimes
+from simulacra._datetimes import OFFSET_AT_END, parse_datetimes
 from simulacra._formulas import detect_sums
 from simulacra.errors import InvalidDataError
 from simulacra.metadata import Column, Metadata
@@ -52,7 +52,6 @@ BOOLEAN_PAIRS = (("true", "false"), ("yes", "no"), ("y", "n"), ("t", "f"))
 # rows uses only words that at least min_category_count rows hold (job titles, not codes).
 TAIL_SHARE, TAIL_DISTINCT, TAIL_COMMON_WORDS = 0.05, 50, 0.25
 
-_OFFSET = r"(Z|[+-]\d{2}:?\d{2})$"  # a UTC offset ending an ISO timestamp
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _DOB_NAME = dict(NAME_HINTS)["date_of_birth"]
 _ID_NAME = re.compile(r"(^|_)(id|key|uuid|guid)$|^id_|[a-z]Id$|ID$")
@@ -224,7 +223,7 @@ def _datetime_format(sample: pd.Series) -> str | None:
         return fmt
     # one UTC offset on every value (+02:00, +0200, Z): wall-clock times at that offset,
     # the offset kept as literal text so that it is written back as it was read
-    offsets = sample.str.extract(_OFFSET, expand=False)
+    offsets = sample.str.extract(OFFSET_AT_END, expand=False)
     if not offsets.notna().all():
         return None
     if offsets.nunique() == 1:
@@ -233,7 +232,7 @@ def _datetime_format(sample: pd.Series) -> str | None:
         return None if fmt is None else fmt + offset
     # offsets that differ (a daylight-saving change): UTC instants, each written back at
     # the offset in force at its time, in the data's style (+02:00 or +0200)
-    fmt = _format_of_all(sample.str.replace(_OFFSET, "", regex=True))
+    fmt = _format_of_all(sample.str.replace(OFFSET_AT_END, "", regex=True))
     colon = offsets.str.contains(":").any()
     return None if fmt is None else fmt + ("%:z" if colon else "%z")
 

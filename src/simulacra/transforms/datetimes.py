@@ -16,12 +16,11 @@ import numpy as np
 import pandas as pd
 
 from simulacra import _strings
-from simulacra._datetimes import OFFSET_TOKEN, parse_datetimes
+from simulacra._datetimes import OFFSET_TOKEN, offset_minutes, parse_datetimes
 from simulacra.transforms.base import Transform, with_nulls
 
 _NS = {"D": 86_400 * 10**9, "s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 _FIELDS = re.compile(r"%[YmdHMS]|%:?z|%%|[^%]+")  # formats the fast writer handles
-_TRAILING_OFFSET = r"(?:(Z)|([+-])(\d{2}):?(\d{2}))$"
 MAX_OFFSET_CHANGES = 64  # offset changes a schedule keeps (daylight saving: two a year)
 _WIDTH = {"Y": 4, "m": 2, "d": 2, "H": 2, "M": 2, "S": 2}
 _MAX_DAY_SPAN = 1_000_000  # days a lookup table may cover (about 2,700 years)
@@ -112,13 +111,9 @@ def _offset_schedule(text: pd.Series, stamps: pd.Series) -> tuple[np.ndarray, np
     it, to the hour; offsets that change more than ``MAX_OFFSET_CHANGES``
     times (rows from many time zones) give the most common offset throughout.
     """
-    found = text.str.extract(_TRAILING_OFFSET)
-    zulu = found[0].notna().to_numpy()
-    if not (zulu | found[1].notna().to_numpy()).all():
+    minutes = offset_minutes(text)
+    if minutes is None:
         return np.zeros(0), np.zeros(1, dtype=np.int64)  # an offset inside the text: UTC
-    hours, mins = (pd.to_numeric(found[i]).fillna(0).to_numpy(np.int64) for i in (2, 3))
-    minutes = np.where(found[1].to_numpy() == "-", -1, 1) * (hours * 60 + mins)
-    minutes = np.where(zulu, 0, minutes)
     seconds = stamps.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[s]")
     seconds = seconds.astype("int64").to_numpy()
     order = np.argsort(seconds, kind="stable")
@@ -159,7 +154,7 @@ def _format(
         offsets = np.zeros(len(stamps), dtype=np.int64)
     if "".join(tokens) != fmt or span > _MAX_DAY_SPAN:
         text = pd.Series("", index=range(len(stamps)), dtype=object)
-        for piece in re.split(r"((?<!%)%:?z)", fmt):
+        for piece in re.split(f"({OFFSET_TOKEN.pattern})", fmt):
             if OFFSET_TOKEN.fullmatch(piece):
                 which, texts = _offset_texts(offsets, piece == "%:z")
                 text = text + np.asarray(texts, dtype=object)[which]
