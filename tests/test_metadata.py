@@ -181,6 +181,22 @@ def test_timestamps_across_a_daylight_saving_change_are_datetimes(colon: bool) -
     assert out.str.endswith("+02:00" if colon else "+0200").mean() > 0.3
 
 
+def test_timestamps_in_utc_written_as_z_come_back_as_z() -> None:
+    # London: Z in winter, +01:00 in summer (a zero offset was written +00:00)
+    every = pd.date_range("2024-02-01", "2024-06-01", freq="53min", tz="Europe/London")
+    text = pd.Series(every.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    text = (text.str[:-2] + ":" + text.str[-2:]).str.replace("+00:00", "Z")
+    col = Metadata.detect(pd.DataFrame({"when": text})).columns["when"]
+    assert col.format == "%Y-%m-%dT%H:%M:%S%:z"
+    df = pd.DataFrame({"when": text, "x": np.random.default_rng(0).random(len(text))})
+    out = simulacra.create("cart", seed=0).fit(df).sample(2000)["when"]
+    winter = out.str.endswith("Z")
+    assert winter.mean() > 0.3 and (winter | out.str.endswith("+01:00")).all()
+    instants = pd.to_datetime(out, format="%Y-%m-%dT%H:%M:%S%z", utc=True)
+    london = instants.dt.tz_convert("Europe/London").dt.strftime("%z")
+    assert ((london == "+0000") == winter).all()
+
+
 def test_detect_does_not_change_the_data(table: pd.DataFrame) -> None:
     before = table.copy(deep=True)
     Metadata.detect(table)

@@ -45,11 +45,11 @@ class DatetimeTransform(Transform):
         stamps = self._parse(values)
         self.tz_ = None if stamps.dt.tz is None else str(stamps.dt.tz)
         self.offset_from_, self.offset_minutes_ = np.zeros(0), np.zeros(1, dtype=np.int64)
+        self.offset_zulu_ = False  # a zero offset written as Z, as the data writes it
         if self.column.format is not None and OFFSET_TOKEN.search(self.column.format):
-            present = values.notna().to_numpy()
-            self.offset_from_, self.offset_minutes_ = _offset_schedule(
-                values[present].astype(str), stamps[present]
-            )
+            text = values[values.notna().to_numpy()].astype(str)
+            self.offset_from_, self.offset_minutes_ = _offset_schedule(text, stamps[text.index])
+            self.offset_zulu_ = bool(text.str.endswith("Z").any())
         return self
 
     def _parse(self, values: pd.Series) -> pd.Series:
@@ -81,7 +81,7 @@ class DatetimeTransform(Transform):
                 minutes = getattr(self, "offset_minutes_", np.zeros(1, dtype=np.int64))
                 offsets = minutes[np.searchsorted(starts, ns / 1e9, side="right")]
                 stamps = stamps + (offsets * 60).astype("timedelta64[s]")  # the wall clock
-            return _format(stamps, col.format, null, offsets)
+            return _format(stamps, col.format, null, offsets, getattr(self, "offset_zulu_", False))
         series = pd.Series(stamps)
         if self.tz_ is not None:
             series = series.dt.tz_localize("UTC").dt.tz_convert(self.tz_)
@@ -94,12 +94,15 @@ class DatetimeTransform(Transform):
         if len(getattr(self, "offset_from_", ())) or getattr(self, "offset_minutes_", [0])[0]:
             state["offset_from"] = self.offset_from_.tolist()
             state["offset_minutes"] = self.offset_minutes_.tolist()
+        if getattr(self, "offset_zulu_", False):
+            state["offset_zulu"] = True
         return state
 
     def set_state(self, state: dict[str, Any]) -> Self:
         self.tz_ = state["tz"]
         self.offset_from_ = np.asarray(state.get("offset_from", []), dtype=np.float64)
         self.offset_minutes_ = np.asarray(state.get("offset_minutes", [0]), dtype=np.int64)
+        self.offset_zulu_ = bool(state.get("offset_zulu", False))
         return self
 
 
@@ -126,24 +129,31 @@ def _offset_schedule(text: pd.Series, stamps: pd.Series) -> tuple[np.ndarray, np
     return np.rint(middle / 3600) * 3600, minutes[np.r_[0, change + 1]]
 
 
-def _offset_texts(minutes: np.ndarray, colon: bool) -> tuple[np.ndarray, list[str]]:
-    """Each row's index into the distinct offsets, and those offsets as text (+02:00)."""
+def _offset_texts(minutes: np.ndarray, colon: bool, zulu: bool) -> tuple[np.ndarray, list[str]]:
+    """Each row's index into the distinct offsets, and those offsets as text (+02:00, Z)."""
     kinds, index = np.unique(minutes, return_inverse=True)
     sep = ":" if colon else ""
     texts = [
-        f"{'-' if m < 0 else '+'}{abs(m) // 60:02d}{sep}{abs(m) % 60:02d}" for m in kinds.tolist()
+        "Z"
+        if zulu and m == 0
+        else f"{'-' if m < 0 else '+'}{abs(m) // 60:02d}{sep}{abs(m) % 60:02d}"
+        for m in kinds.tolist()
     ]
     return index.ravel(), texts
 
 
 def _format(
-    stamps: np.ndarray, fmt: str, null: np.ndarray | None, offsets: np.ndarray | None = None
+    stamps: np.ndarray,
+    fmt: str,
+    null: np.ndarray | None,
+    offsets: np.ndarray | None = None,
+    zulu: bool = False,
 ) -> pd.Series:
     """Datetimes as text in ``fmt``; formats of %Y %m %d %H %M %S are written vectorized.
 
     Each field is formatted once per distinct day (or second of the day) in a
     lookup table, and rows only index into those tables. ``offsets`` (minutes)
-    fill a ``%z``/``%:z`` field.
+    fill a ``%z``/``%:z`` field (``zulu``: a zero offset as ``Z``).
     """
     tokens = _FIELDS.findall(fmt)
     seconds = stamps.astype("datetime64[s]").astype(np.int64)
@@ -156,7 +166,7 @@ def _format(
         text = pd.Series("", index=range(len(stamps)), dtype=object)
         for piece in re.split(f"({OFFSET_TOKEN.pattern})", fmt):
             if OFFSET_TOKEN.fullmatch(piece):
-                which, texts = _offset_texts(offsets, piece == "%:z")
+                which, texts = _offset_texts(offsets, piece == "%:z", zulu)
                 text = text + np.asarray(texts, dtype=object)[which]
             elif piece:
                 text = text + pd.Series(stamps).dt.strftime(piece).astype(object)
@@ -189,7 +199,7 @@ def _format(
     parts = []
     for source, run in runs:
         if source == "offset":
-            which, texts = _offset_texts(offsets, run[0] == "%:z")
+            which, texts = _offset_texts(offsets, run[0] == "%:z", zulu)
             parts.append(_strings.take(_strings.pool(texts), which))
             continue
         if not source:
