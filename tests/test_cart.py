@@ -118,6 +118,24 @@ def test_visit_order_may_name_every_column_of_the_table() -> None:
         simulacra.create("cart", visit_order=["totl", "qty"]).fit(df)
 
 
+def test_an_exact_function_is_rebuilt_from_its_anchor_and_can_be_conditioned_on() -> None:
+    # trees drew wage from a leaf of logwage: 55% of Wage's rows paired a wage with
+    # another wage's logarithm
+    rng = np.random.default_rng(5)
+    heaps = rng.normal(4.6, 0.3, 30)  # 60% of rows on 30 heaped salaries, as Wage's
+    logwage = np.where(rng.random(3000) < 0.6, rng.choice(heaps, 3000), rng.normal(4.6, 0.35, 3000))
+    df = pd.DataFrame(
+        {"logwage": logwage, "wage": np.exp(logwage), "c": rng.choice(["a", "b"], 3000)}
+    )
+    model = simulacra.create("cart", seed=0, visit_order=["wage", "c"]).fit(df)
+    assert list(model.derived_) == ["wage"] and model.order_ == ["c", "logwage"]
+    out = model.sample(2000)
+    assert np.allclose(out["wage"], np.exp(out["logwage"]), rtol=1e-12, atol=0)
+    ranged = model.sample(300, conditions={"wage": (100.0, 120.0)})
+    assert ranged["wage"].between(100.0, 120.0).all()
+    assert np.allclose(ranged["wage"], np.exp(ranged["logwage"]), rtol=1e-12, atol=0)
+
+
 def test_default_order_is_the_tables_column_order(mixed: pd.DataFrame) -> None:
     model = simulacra.create("cart", seed=0).fit(mixed)
     assert model.order_ == ["group", "income", "score", "spend#null", "spend"]

@@ -12,7 +12,10 @@ function, its residual not learned at all.
 A follower's state is a dict of plain values and arrays: ``anchor``,
 ``log``, ``derived``, the curve's ``knots_x``/``knots_y``, the residuals'
 range ``r_range``, the column's ``range`` and its ``lattice`` (empty when
-none).
+none). An exact function keeps its knots as the data's values and reads
+between them on the scales (``log_x``/``log_y``) that predict each knot
+best from its neighbours, so that ``wage = e^logwage`` comes back exact
+between the logarithms the data holds too.
 """
 
 from __future__ import annotations
@@ -130,9 +133,48 @@ def fit_follower(x: np.ndarray, y: np.ndarray, anchor: str, every_value: bool = 
         "range": np.array([y.min(), y.max()]),
         "lattice": lattice(y),
     }
-    r = v - np.interp(u, knots_x, knots_y)
-    state["r_range"] = np.zeros(2) if derived else np.quantile(r, [TAIL, 1 - TAIL])
+    if derived:
+        state["r_range"] = np.zeros(2)
+        state["log_x"], state["log_y"] = _function_scales(knots_x, knots_y)
+    else:
+        state["r_range"] = np.quantile(v - np.interp(u, knots_x, knots_y), [TAIL, 1 - TAIL])
     return state
+
+
+def _function_scales(x: np.ndarray, y: np.ndarray) -> tuple[bool, bool]:
+    """Whether to read an exact function between its knots on the log scale of x, of y.
+
+    Each scale (of the positive sides) predicts every inner knot from its two
+    neighbours; a log scale is taken when it halves the linear scale's error
+    (``e^x`` is a line in x and log y; a power law in log x and log y).
+    """
+    best, best_error = (False, False), np.inf
+    if len(x) < 3:
+        return best
+    for log_x in (False, True) if (x > 0).all() else (False,):
+        for log_y in (False, True) if (y > 0).all() else (False,):
+            u, v = (np.log(x) if log_x else x), (np.log(y) if log_y else y)
+            share = (u[1:-1] - u[:-2]) / (u[2:] - u[:-2])
+            guess = v[:-2] + share * (v[2:] - v[:-2])
+            error = np.abs((np.exp(guess) if log_y else guess) - y[1:-1]).sum()
+            if error < 0.5 * best_error or best_error == np.inf:
+                best, best_error = (log_x, log_y), error
+    return best
+
+
+def _function_at(state: dict, x: np.ndarray) -> np.ndarray:
+    """An exact function at ``x``: a knot's own value where ``x`` is a knot (not one
+    unit in the last place away), else read between knots on the state's scales."""
+    kx, ky = state["knots_x"], state["knots_y"]
+    log_x, log_y = state.get("log_x", False), state.get("log_y", False)  # saved before: linear
+    if log_x:
+        x, kx = np.log(np.maximum(x, np.finfo(float).tiny)), np.log(kx)
+    y = np.interp(x, kx, np.log(ky) if log_y else ky)
+    y = np.exp(y) if log_y else y
+    at = np.clip(np.searchsorted(kx, x), 0, len(kx) - 1)
+    hit = kx[at] == x
+    y[hit] = state["knots_y"][at[hit]]
+    return y
 
 
 def residuals(state: dict, x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -145,11 +187,12 @@ def residuals(state: dict, x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def rebuild(state: dict, x: np.ndarray, r: np.ndarray) -> np.ndarray:
     """The follower from drawn anchor values ``x`` and residuals ``r``, on its lattice if any."""
-    u = np.log(np.maximum(x, np.finfo(float).tiny)) if state["log"] else x
-    v = np.interp(u, state["knots_x"], state["knots_y"])
-    if not state["derived"]:
-        v = v + r
-    y = np.clip(np.exp(v) if state["log"] else v, *state["range"])
+    if state["derived"]:
+        y = np.clip(_function_at(state, np.asarray(x, dtype=np.float64)), *state["range"])
+    else:
+        u = np.log(np.maximum(x, np.finfo(float).tiny)) if state["log"] else x
+        v = np.interp(u, state["knots_x"], state["knots_y"]) + r
+        y = np.clip(np.exp(v) if state["log"] else v, *state["range"])
     points = state["lattice"]
     return points[snap_codes(y, points)] if len(points) else y
 

@@ -28,6 +28,13 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from simulacra.conditions import Evidence
 from simulacra.errors import InvalidParameterError
 from simulacra.processor import NULL_SUFFIX, EncodedColumn, EncodedTable
+from simulacra.synthesizers._followers import (
+    derived_columns,
+    pin,
+    rebuild,
+    through_anchors,
+    without,
+)
 from simulacra.synthesizers._lattice import (
     draw_lattice,
     entry_groups,
@@ -99,7 +106,12 @@ class CartSynthesizer(Synthesizer):
 
     # ------------------------------------------------------------------ fit
     def _fit(self, encoded: EncodedTable, rng: np.random.Generator) -> None:
-        order = _visit_order(encoded.columns, self.visit_order, encoded.drawn_elsewhere)
+        # an exact function of another number (wage of logwage) is rebuilt, not drawn from a
+        # leaf: a tree would pair a wage with another wage's logarithm
+        self.derived_ = derived_columns(encoded, rng)
+        elsewhere = encoded.drawn_elsewhere | set(self.derived_)
+        encoded = without(encoded, self.derived_)
+        order = _visit_order(encoded.columns, self.visit_order, elsewhere)
         kinds = {c.name: c for c in encoded.columns}
         values = encoded.data[order].to_numpy(dtype=np.float64)
         self.shift_, self.scale_ = _predictor_scale(values)
@@ -126,13 +138,18 @@ class CartSynthesizer(Synthesizer):
     def _sample_conditional(
         self, n: int, rng: np.random.Generator, evidence: Evidence
     ) -> pd.DataFrame | None:
-        """Exact when the conditioned columns lead the visit order, all but the last pinned."""
+        """Exact when the conditioned columns lead the visit order, all but the last pinned.
+
+        A range on a derived column becomes the range its anchor must keep; rows that
+        still miss it are drawn again by the caller.
+        """
+        evidence, pinned = through_anchors(getattr(self, "derived_", {}), evidence)
         lead = self.order_[: len(evidence.columns)]
         if set(lead) != set(evidence.columns):
             return None
         if any(not _pinned(evidence, name) for name in lead[:-1]):
             return None
-        return self._draw(n, rng, {name: evidence for name in lead})
+        return pin(self._draw(n, rng, {name: evidence for name in lead}), pinned)
 
     def _draw(
         self, n: int, rng: np.random.Generator, restricted: dict[str, Evidence]
@@ -157,6 +174,8 @@ class CartSynthesizer(Synthesizer):
                 values = _draw_number(node, leaves, rng, self.smoothing, bounds, name)
             out[name] = values
             x[:, j] = (values - shift[j]) / scale[j]
+        for name, state in getattr(self, "derived_", {}).items():  # none in models saved before
+            out[name] = rebuild(state, out[state["anchor"]], np.zeros(n))
         return pd.DataFrame({c.name: out[c.name] for c in self.columns_})
 
 
