@@ -85,6 +85,30 @@ def test_an_exact_function_comes_back_exact_between_the_datas_values(family: str
     assert set(zip(out["logwage"][seen], out["wage"][seen], strict=True)) <= pairs
 
 
+def test_a_unit_conversion_with_all_values_different_comes_back_exact():
+    # every price and temperature differs, so no value is shared: cart drew eur and
+    # fahrenheit from tree leaves, off the line
+    rng = np.random.default_rng(6)
+    usd, celsius = np.round(rng.gamma(2, 30, 3000), 2), np.round(rng.normal(15, 8, 3000), 1)
+    data = pd.DataFrame(
+        {
+            "usd": usd,
+            "eur": np.round(0.92 * usd, 2),
+            "celsius": celsius,
+            "fahrenheit": np.round(1.8 * celsius + 32, 2),
+            "noisy": celsius + rng.normal(scale=0.05, size=3000),  # a line only roughly
+        }
+    )
+    model = simulacra.create("cart", seed=0).fit(data)
+    assert {k: v["anchor"] for k, v in model.derived_.items()} == {
+        "eur": "usd",
+        "fahrenheit": "celsius",
+    }
+    out = model.sample(3000)
+    assert (out["eur"] == np.round(0.92 * out["usd"], 2)).all()
+    assert (out["fahrenheit"] == np.round(1.8 * out["celsius"] + 32, 2)).all()
+
+
 def test_an_exact_function_is_read_on_the_scales_that_make_it_a_line():
     x = np.sort(np.random.default_rng(4).uniform(1.0, 9.0, 40))
     assert _function_scales(x, 2.0 * x + 1.0) == (False, False)

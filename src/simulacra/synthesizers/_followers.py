@@ -287,7 +287,10 @@ def derived_columns(encoded: EncodedTable, rng: np.random.Generator) -> dict[str
 
     Their follower states (each ``derived``): a family leaves them out of what
     it learns and rebuilds them from their anchors, so no row pairs a wage
-    with another wage's logarithm. Candidates are numbers without gaps.
+    with another wage's logarithm. Candidates are numbers without gaps. A
+    function shows on anchor values many rows share, or, where the values are
+    all different, as a line on some scales of the two (``price_eur = 0.92 x
+    price_usd``, ``fahrenheit = 1.8 x celsius + 32``) within the follower's rounding.
     """
     numbers = [
         c.name for c in encoded.columns if c.kind != "discrete" and encoded.filled(c.name) is None
@@ -301,7 +304,48 @@ def derived_columns(encoded: EncodedTable, rng: np.random.Generator) -> dict[str
         steps = np.diff(state["knots_y"])
         if state["derived"] and ((steps >= 0).all() or (steps <= 0).all()):
             out[name] = state
+        elif (line := _line_state(x, y, anchor)) is not None:
+            out[name] = line
     return out
+
+
+def _line_state(x: np.ndarray, y: np.ndarray, anchor: str) -> dict | None:
+    """A derived state when ``y`` is a line in ``x`` on some scales (log where positive),
+    on every row within ``y``'s rounding; its two knots are the line at ``x``'s ends."""
+    if np.ptp(x) == 0:
+        return None
+    slack = _rounding_step(y) / 2 + 1e-9 * np.abs(y).max()
+    for log_x in (False, True) if (x > 0).all() else (False,):
+        for log_y in (False, True) if (y > 0).all() else (False,):
+            u, v = (np.log(x) if log_x else x), (np.log(y) if log_y else y)
+            slope, intercept = np.polyfit(u, v, 1)
+            fitted = slope * u + intercept
+            fitted = np.exp(fitted) if log_y else fitted
+            if np.abs(fitted - y).max() > slack:
+                continue
+            ends = np.array([np.argmin(x), np.argmax(x)])
+            return {
+                "anchor": anchor,
+                "log": False,
+                "derived": True,
+                "knots_x": x[ends],
+                "knots_y": fitted[ends],
+                "range": np.array([y.min(), y.max()]),
+                "lattice": np.zeros(0),
+                "r_range": np.zeros(2),
+                "log_x": log_x,
+                "log_y": log_y,
+            }
+    return None
+
+
+def _rounding_step(values: np.ndarray) -> float:
+    """The step every value is a multiple of (10^-d for the fewest decimals d), else 0."""
+    scale = 1e-9 * max(float(np.abs(values).max()), 1.0)
+    for decimals in range(13):
+        if np.abs(values - np.round(values, decimals)).max() <= scale:
+            return 10.0**-decimals
+    return 0.0
 
 
 def without(encoded: EncodedTable, names: Collection[str]) -> EncodedTable:
