@@ -85,9 +85,10 @@ def test_an_exact_function_comes_back_exact_between_the_datas_values(family: str
     assert set(zip(out["logwage"][seen], out["wage"][seen], strict=True)) <= pairs
 
 
-def test_a_unit_conversion_with_all_values_different_comes_back_exact():
+@pytest.mark.parametrize("family", ["cart", "bayesnet"])
+def test_a_unit_conversion_with_all_values_different_comes_back_exact(family: str):
     # every price and temperature differs, so no value is shared: cart drew eur and
-    # fahrenheit from tree leaves, off the line
+    # fahrenheit from tree leaves, off the line; bayesnet learned them with residuals
     rng = np.random.default_rng(6)
     usd, celsius = np.round(rng.gamma(2, 30, 3000), 2), np.round(rng.normal(15, 8, 3000), 1)
     data = pd.DataFrame(
@@ -99,11 +100,10 @@ def test_a_unit_conversion_with_all_values_different_comes_back_exact():
             "noisy": celsius + rng.normal(scale=0.05, size=3000),  # a line only roughly
         }
     )
-    model = simulacra.create("cart", seed=0).fit(data)
-    assert {k: v["anchor"] for k, v in model.derived_.items()} == {
-        "eur": "usd",
-        "fahrenheit": "celsius",
-    }
+    model = simulacra.create(family, seed=0).fit(data)
+    states = model.derived_ if family == "cart" else model.followers_
+    exact = {k: v["anchor"] for k, v in states.items() if v["derived"]}
+    assert exact == {"eur": "usd", "fahrenheit": "celsius"}
     out = model.sample(3000)
     assert (out["eur"] == np.round(0.92 * out["usd"], 2)).all()
     assert (out["fahrenheit"] == np.round(1.8 * out["celsius"] + 32, 2)).all()

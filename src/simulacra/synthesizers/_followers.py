@@ -97,7 +97,8 @@ def fit_follower(x: np.ndarray, y: np.ndarray, anchor: str, every_value: bool = 
     each; a follower counts as one when it has a single value for every
     anchor value and half the rows hold an anchor value at least
     ``MIN_ROWS_PER_POINT`` rows share (with all values distinct, any two
-    columns would look like functions of each other). With ``every_value``,
+    columns would look like functions of each other), or when it is a line
+    in the anchor on some scales, within its rounding. With ``every_value``,
     every anchor value the rows hold is a knot of a function, so that such a
     value gets its exact image back.
     """
@@ -107,6 +108,8 @@ def fit_follower(x: np.ndarray, y: np.ndarray, anchor: str, every_value: bool = 
     np.maximum.at(high, inverse, y)
     common = counts >= MIN_ROWS_PER_POINT  # a function shows on values many rows share
     derived = bool(np.all(low == high) and counts[common].sum() >= 0.5 * len(x))
+    if not derived and (line := _line_state(x, y, anchor)) is not None:
+        return line  # all values different, but a line on some scales: a function too
     log = not derived and bool((x > 0).all() and (y > 0).all())  # a function comes back exact
     u, v = (np.log(x), np.log(y)) if log else (x, y)
     if derived:
@@ -136,6 +139,7 @@ def fit_follower(x: np.ndarray, y: np.ndarray, anchor: str, every_value: bool = 
     if derived:
         state["r_range"] = np.zeros(2)
         state["log_x"], state["log_y"] = _function_scales(knots_x, knots_y)
+        state["x_decimals"] = _decimals(x)
     else:
         state["r_range"] = np.quantile(v - np.interp(u, knots_x, knots_y), [TAIL, 1 - TAIL])
     return state
@@ -167,6 +171,8 @@ def _function_at(state: dict, x: np.ndarray) -> np.ndarray:
     unit in the last place away), else read between knots on the state's scales."""
     kx, ky = state["knots_x"], state["knots_y"]
     log_x, log_y = state.get("log_x", False), state.get("log_y", False)  # saved before: linear
+    if state.get("x_decimals", -1) >= 0:  # the anchor comes back rounded so: read it so
+        x = np.round(x, state["x_decimals"])
     if log_x:
         x, kx = np.log(np.maximum(x, np.finfo(float).tiny)), np.log(kx)
     y = np.interp(x, kx, np.log(ky) if log_y else ky)
@@ -290,7 +296,8 @@ def derived_columns(encoded: EncodedTable, rng: np.random.Generator) -> dict[str
     with another wage's logarithm. Candidates are numbers without gaps. A
     function shows on anchor values many rows share, or, where the values are
     all different, as a line on some scales of the two (``price_eur = 0.92 x
-    price_usd``, ``fahrenheit = 1.8 x celsius + 32``) within the follower's rounding.
+    price_usd``, ``fahrenheit = 1.8 x celsius + 32``) within the follower's rounding
+    (see :func:`fit_follower`).
     """
     numbers = [
         c.name for c in encoded.columns if c.kind != "discrete" and encoded.filled(c.name) is None
@@ -304,8 +311,6 @@ def derived_columns(encoded: EncodedTable, rng: np.random.Generator) -> dict[str
         steps = np.diff(state["knots_y"])
         if state["derived"] and ((steps >= 0).all() or (steps <= 0).all()):
             out[name] = state
-        elif (line := _line_state(x, y, anchor)) is not None:
-            out[name] = line
     return out
 
 
@@ -314,7 +319,8 @@ def _line_state(x: np.ndarray, y: np.ndarray, anchor: str) -> dict | None:
     on every row within ``y``'s rounding; its two knots are the line at ``x``'s ends."""
     if np.ptp(x) == 0:
         return None
-    slack = _rounding_step(y) / 2 + 1e-9 * np.abs(y).max()
+    y_decimals = _decimals(y)
+    slack = 1e-9 * np.abs(y).max() + (0.5 * 10.0**-y_decimals if y_decimals >= 0 else 0.0)
     for log_x in (False, True) if (x > 0).all() else (False,):
         for log_y in (False, True) if (y > 0).all() else (False,):
             u, v = (np.log(x) if log_x else x), (np.log(y) if log_y else y)
@@ -335,17 +341,19 @@ def _line_state(x: np.ndarray, y: np.ndarray, anchor: str) -> dict | None:
                 "r_range": np.zeros(2),
                 "log_x": log_x,
                 "log_y": log_y,
+                "x_decimals": _decimals(x),
             }
     return None
 
 
-def _rounding_step(values: np.ndarray) -> float:
-    """The step every value is a multiple of (10^-d for the fewest decimals d), else 0."""
-    scale = 1e-9 * max(float(np.abs(values).max()), 1.0)
-    for decimals in range(13):
-        if np.abs(values - np.round(values, decimals)).max() <= scale:
-            return 10.0**-decimals
-    return 0.0
+def _decimals(values: np.ndarray) -> int:
+    """The fewest decimals (up to 6) every value is written with, else -1; within a few
+    units in the last place, as metadata detection reads them (what values come back as)."""
+    slack = 16 * np.spacing(np.abs(values))
+    for decimals in range(7):
+        if (np.abs(np.round(values, decimals) - values) <= slack).all():
+            return decimals
+    return -1
 
 
 def without(encoded: EncodedTable, names: Collection[str]) -> EncodedTable:
