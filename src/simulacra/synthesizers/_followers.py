@@ -25,6 +25,7 @@ from collections.abc import Collection
 import numpy as np
 import pandas as pd
 
+from simulacra._detect import _decimals as detected_decimals
 from simulacra.conditions import Evidence
 from simulacra.processor import EncodedTable
 from simulacra.synthesizers._lattice import lattice, snap_codes
@@ -347,13 +348,12 @@ def _line_state(x: np.ndarray, y: np.ndarray, anchor: str) -> dict | None:
 
 
 def _decimals(values: np.ndarray) -> int:
-    """The fewest decimals (up to 6) every value is written with, else -1; within a few
-    units in the last place, as metadata detection reads them (what values come back as)."""
-    slack = 16 * np.spacing(np.abs(values))
-    for decimals in range(7):
-        if (np.abs(np.round(values, decimals) - values) <= slack).all():
-            return decimals
-    return -1
+    """The decimals values come back rounded to, as metadata detection reads them
+    (0 for whole numbers), else -1."""
+    if (values == np.round(values)).all():
+        return 0
+    found = detected_decimals(values)
+    return -1 if found is None else found
 
 
 def without(encoded: EncodedTable, names: Collection[str]) -> EncodedTable:
