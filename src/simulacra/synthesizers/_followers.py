@@ -20,7 +20,7 @@ between the logarithms the data holds too.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 
 import numpy as np
 import pandas as pd
@@ -156,15 +156,21 @@ def _function_scales(x: np.ndarray, y: np.ndarray) -> tuple[bool, bool]:
     best, best_error = (False, False), np.inf
     if len(x) < 3:
         return best
+    for log_x, log_y, u, v in _scales(x, y):
+        share = (u[1:-1] - u[:-2]) / (u[2:] - u[:-2])
+        guess = v[:-2] + share * (v[2:] - v[:-2])
+        error = np.abs((np.exp(guess) if log_y else guess) - y[1:-1]).sum()
+        if error < 0.5 * best_error or best_error == np.inf:
+            best, best_error = (log_x, log_y), error
+    return best
+
+
+def _scales(x: np.ndarray, y: np.ndarray) -> Iterator[tuple[bool, bool, np.ndarray, np.ndarray]]:
+    """``(log_x, log_y, u, v)`` for x and y on each pair of scales (log only where positive),
+    linear first."""
     for log_x in (False, True) if (x > 0).all() else (False,):
         for log_y in (False, True) if (y > 0).all() else (False,):
-            u, v = (np.log(x) if log_x else x), (np.log(y) if log_y else y)
-            share = (u[1:-1] - u[:-2]) / (u[2:] - u[:-2])
-            guess = v[:-2] + share * (v[2:] - v[:-2])
-            error = np.abs((np.exp(guess) if log_y else guess) - y[1:-1]).sum()
-            if error < 0.5 * best_error or best_error == np.inf:
-                best, best_error = (log_x, log_y), error
-    return best
+            yield log_x, log_y, (np.log(x) if log_x else x), (np.log(y) if log_y else y)
 
 
 def _function_at(state: dict, x: np.ndarray) -> np.ndarray:
@@ -322,28 +328,26 @@ def _line_state(x: np.ndarray, y: np.ndarray, anchor: str) -> dict | None:
         return None
     y_decimals = _decimals(y)
     slack = 1e-9 * np.abs(y).max() + (0.5 * 10.0**-y_decimals if y_decimals >= 0 else 0.0)
-    for log_x in (False, True) if (x > 0).all() else (False,):
-        for log_y in (False, True) if (y > 0).all() else (False,):
-            u, v = (np.log(x) if log_x else x), (np.log(y) if log_y else y)
-            slope, intercept = np.polyfit(u, v, 1)
-            fitted = slope * u + intercept
-            fitted = np.exp(fitted) if log_y else fitted
-            if np.abs(fitted - y).max() > slack:
-                continue
-            ends = np.array([np.argmin(x), np.argmax(x)])
-            return {
-                "anchor": anchor,
-                "log": False,
-                "derived": True,
-                "knots_x": x[ends],
-                "knots_y": fitted[ends],
-                "range": np.array([y.min(), y.max()]),
-                "lattice": np.zeros(0),
-                "r_range": np.zeros(2),
-                "log_x": log_x,
-                "log_y": log_y,
-                "x_decimals": _decimals(x),
-            }
+    for log_x, log_y, u, v in _scales(x, y):
+        slope, intercept = np.polyfit(u, v, 1)
+        fitted = slope * u + intercept
+        fitted = np.exp(fitted) if log_y else fitted
+        if np.abs(fitted - y).max() > slack:
+            continue
+        ends = np.array([np.argmin(x), np.argmax(x)])
+        return {
+            "anchor": anchor,
+            "log": False,
+            "derived": True,
+            "knots_x": x[ends],
+            "knots_y": fitted[ends],
+            "range": np.array([y.min(), y.max()]),
+            "lattice": np.zeros(0),
+            "r_range": np.zeros(2),
+            "log_x": log_x,
+            "log_y": log_y,
+            "x_decimals": _decimals(x),
+        }
     return None
 
 
