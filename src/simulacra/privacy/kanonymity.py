@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from simulacra._datetimes import parse_datetimes
+from simulacra._expressions import to_instants
 from simulacra.errors import InvalidDataError, InvalidParameterError
 
 __all__ = ["KAnonymityReport", "k_anonymize"]
@@ -210,9 +210,9 @@ def _encode(name: str, values: pd.Series) -> _QI:
 
     fmt = _datetime_format(present.iloc[:2000]) if len(present) else None
     if fmt is not None:
-        stamps = parse_datetimes(values.astype("string"), fmt, errors="coerce", utc=True)
-        if stamps.notna().sum() == len(present):
-            ns = stamps.dt.tz_localize(None).astype("datetime64[ns]").to_numpy().astype("int64")
+        stamps = to_instants(values.astype("string"), fmt)  # naive, in UTC
+        if (~np.isnat(stamps)).sum() == len(present):
+            ns = stamps.astype("int64")
             return _QI(name, "date", ns, null, None, _range(ns[~null]))
     return _category(name, values, null)
 

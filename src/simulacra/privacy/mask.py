@@ -21,7 +21,7 @@ import base64
 import numpy as np
 import pandas as pd
 
-from simulacra._datetimes import parse_datetimes
+from simulacra._expressions import to_instants
 from simulacra.errors import InvalidDataError, InvalidParameterError
 from simulacra.privacy.checksums import char_grid, from_grid
 from simulacra.privacy.pseudonymize import (
@@ -166,8 +166,7 @@ def _dates(values: pd.Series) -> pd.Series:
             f"column {values.name!r} does not hold dates in a known format (e.g. 2024-03-17); "
             "fix the cells or generalise the column as numbers"
         )
-    stamps = parse_datetimes(text, fmt, errors="coerce")
-    return stamps.dt.tz_localize(None) if stamps.dt.tz is not None else stamps  # in UTC
+    return pd.Series(to_instants(text, fmt), index=values.index)  # naive, in UTC
 
 
 def generalize_postcodes(values: pd.Series, keep: int = 3, char: str = "*") -> pd.Series:
