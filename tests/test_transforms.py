@@ -351,17 +351,14 @@ def test_datetime_decode_rounds_to_the_resolution(
 TIME_ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Pacific/Auckland"]
 
 
+def _whole_seconds(first: int, last: int, max_size: int) -> st.SearchStrategy:
+    """Lists of naive datetimes in whole seconds, from year ``first`` to year ``last``."""
+    stamps = st.datetimes(min_value=dt.datetime(first, 1, 1), max_value=dt.datetime(last, 1, 1))
+    return st.lists(stamps.map(lambda d: d.replace(microsecond=0)), min_size=1, max_size=max_size)
+
+
 @FAST
-@given(
-    zone=st.sampled_from(TIME_ZONES),
-    stamps=st.lists(
-        st.datetimes(min_value=dt.datetime(1980, 1, 1), max_value=dt.datetime(2100, 1, 1)).map(
-            lambda d: d.replace(microsecond=0)
-        ),
-        min_size=1,
-        max_size=20,
-    ),
-)
+@given(zone=st.sampled_from(TIME_ZONES), stamps=_whole_seconds(1980, 2100, 20))
 def test_datetime_tz_aware_round_trip(zone: str, stamps: list[dt.datetime]) -> None:
     series = pd.Series(pd.to_datetime(stamps).tz_localize("UTC").tz_convert(zone))
     t = DatetimeTransform(Column("datetime", resolution="s")).fit(series)
@@ -395,13 +392,7 @@ def _with_offsets(stamps: pd.Series, fmt: str) -> list[str]:
 @given(
     zone=st.sampled_from(["Europe/Berlin", "America/New_York", "Pacific/Auckland"]),
     fmt=st.sampled_from(OFFSET_FORMATS),
-    stamps=st.lists(
-        st.datetimes(min_value=dt.datetime(1990, 1, 1), max_value=dt.datetime(2040, 1, 1)).map(
-            lambda d: d.replace(microsecond=0)
-        ),
-        min_size=1,
-        max_size=30,
-    ),
+    stamps=_whole_seconds(1990, 2040, 30),
 )
 def test_datetime_text_at_changing_utc_offsets_round_trips(
     zone: str, fmt: str, stamps: list[dt.datetime]
