@@ -218,7 +218,8 @@ def test_impossible_evidence_raises_a_clear_error():
     with pytest.raises(InvalidDataError, match=r"cannot be met.*5 of 10 rows"):
         _conditional(model, 10, seed=0, allowed={"A": none_allowed})
     unseen = pd.DataFrame({"A": ["a", "b"] * 500, "B": ["a", "b"] * 500})
-    twins = simulacra.create("bayesnet", seed=0, alpha=0.0).fit(unseen)
+    apart = simulacra.Metadata.detect(unseen, formulas=False)  # else learned as one code
+    twins = simulacra.create("bayesnet", seed=0, alpha=0.0).fit(unseen, apart)
     mismatch = {"A": np.tile([True, False], (4, 1)), "B": np.tile([False, True], (4, 1))}
     with pytest.raises(InvalidDataError, match="A, B cannot be met"):
         _conditional(twins, 4, seed=0, allowed=mismatch)

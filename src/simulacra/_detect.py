@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from simulacra._datetimes import OFFSET_AT_END, parse_datetimes
+from simulacra._dependencies import detect_fixed_combinations
 from simulacra._formulas import detect_sums
 from simulacra.errors import InvalidDataError
 from simulacra.metadata import Column, Metadata
@@ -63,7 +64,8 @@ def detect_metadata(
     """Guess a :class:`Metadata` for ``data``; raise one error listing every problem.
 
     With ``formulas``, a number equal to the sum or difference of two or three
-    others on every row becomes a ``formula`` constraint.
+    others on every row becomes a ``formula`` constraint, and a category with
+    the categories it determines (a city and its country) a ``fixed_combinations`` one.
     """
     if not isinstance(data, pd.DataFrame):
         raise InvalidDataError(f"expected a pandas DataFrame, got {type(data).__name__}")
@@ -84,7 +86,9 @@ def detect_metadata(
     if problems:
         raise InvalidDataError(problems)
     ids = [n for n, c in columns.items() if c.type == "id"]
-    constraints = detect_sums(data, columns) if formulas else []
+    constraints = []
+    if formulas:
+        constraints = detect_sums(data, columns) + detect_fixed_combinations(data, columns)
     return Metadata(columns=columns, primary_key=ids[0] if ids else None, constraints=constraints)
 
 

@@ -167,7 +167,10 @@ class Metadata:
         With ``formulas``, a number that is the sum or difference of two or
         three others on every row (``paid_total = paid_principal +
         paid_interest + paid_late_fees``) gets a ``formula`` constraint, so
-        that models compute it rather than learn it.
+        that models compute it rather than learn it, and a category whose every
+        value goes with one value of others (a city, its country) gets a
+        ``fixed_combinations`` constraint with them, so that models learn the
+        group as one code and never pair a city with another country.
         """
         from simulacra._detect import detect_metadata
 
