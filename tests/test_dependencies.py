@@ -99,3 +99,20 @@ def test_every_city_comes_back_in_its_own_country(family):
     assert (out["city"].map(CITIES) == out["country"]).all()
     shares = out["country"].value_counts(normalize=True)
     assert shares["France"] == pytest.approx(0.3, abs=0.03)
+
+
+@pytest.mark.parametrize("family", ["copula", "cart", "bayesnet"])
+def test_a_condition_on_a_grouped_category_is_still_met_exactly(family):
+    # the group is learned as one code; a condition on one of its columns becomes a
+    # condition on that code, so a country on 0.3% of rows is drawn exactly, not rejected
+    rng = np.random.default_rng(0)
+    cities = {"Paris": "France", "Lyon": "France", "Berlin": "Germany", "Valletta": "Malta"}
+    city = rng.choice(list(cities), 20_000, p=[0.5, 0.3, 0.197, 0.003])
+    df = pd.DataFrame({"city": city, "country": pd.Series(city).map(cities)})
+    df["age"] = rng.integers(18, 80, len(df))
+    model = simulacra.create(family, seed=0).fit(df)
+    out = model.sample(200, conditions={"country": "Malta"}, seed=1)
+    assert (out["city"] == "Valletta").all() and model.last_sample_info["how"] == "exact"
+    out = model.sample(2_000, rebalance={"country": {"Malta": 0.3}}, seed=2)
+    assert (out["country"] == "Malta").mean() == pytest.approx(0.3, abs=0.03)
+    assert (out["city"].map(cities) == out["country"]).all()

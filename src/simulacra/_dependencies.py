@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import logsumexp
 
 from simulacra.metadata import Column
 
@@ -107,5 +108,5 @@ def _beyond_chance(a: np.ndarray, b: np.ndarray) -> bool:
     _, b_counts = np.unique(b, return_counts=True)
     shares = b_counts / len(b)
     _, a_counts = np.unique(a, return_counts=True)
-    log_chance = np.log((shares[None, :] ** a_counts[:, None]).sum(axis=1)).sum()
+    log_chance = logsumexp(a_counts[:, None] * np.log(shares)[None, :], axis=1).sum()
     return bool(log_chance < np.log(CHANCE))

@@ -86,6 +86,11 @@ class Step:
     def decode(self, cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         raise NotImplementedError
 
+    def evidence(self, allowed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Conditions on the categories this step ``writes`` as conditions on those it
+        ``made``, where they can be (``allowed`` as in ``Evidence``); else unchanged."""
+        return allowed
+
     def get_state(self) -> dict[str, Any]:
         return {
             "step": _STEP_NAMES[type(self)],
@@ -295,6 +300,21 @@ class Combine(Step):
                 "not seen when the constraints were fitted; fit them on this table"
             )
         return {self.name: index.astype("int64")}
+
+    def evidence(self, allowed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """A combination is allowed where each of its columns' codes (or gaps) is."""
+        if not set(self.writes) & set(allowed):
+            return allowed
+        rows = len(next(iter(allowed.values())))
+        out = np.ones((rows, len(self.seen)), dtype=bool)
+        for j, (name, null) in enumerate(zip(self.columns, self.nulls, strict=True)):
+            code = self.seen[:, j]
+            if name in allowed:
+                out &= np.where(code >= 0, allowed[name][:, np.maximum(code, 0)], True)
+            if null in allowed:
+                out &= allowed[null][:, np.where(code >= 0, 0, 1)]
+        kept = {k: v for k, v in allowed.items() if k not in self.writes}
+        return {**kept, self.name: out}
 
     def decode(self, cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         index = np.clip(np.rint(cols[self.name]), 0, len(self.seen) - 1).astype("int64")

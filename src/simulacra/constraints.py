@@ -57,6 +57,7 @@ from simulacra._rules import (
     Unique,
     View,
 )
+from simulacra.conditions import Evidence
 from simulacra.errors import InvalidDataError
 from simulacra.metadata import Metadata
 from simulacra.processor import EncodedColumn, EncodedTable
@@ -405,6 +406,14 @@ class ConstraintSet:
         frame = pd.DataFrame({n: cols[n] for n in order}, index=pd.RangeIndex(len(encoded.data)))
         rebuilt = {c.source for c in encoded.columns} - {c.source for c in columns}
         return EncodedTable(frame, columns, encoded.drawn_elsewhere | rebuilt)
+
+    def evidence(self, evidence: Evidence) -> Evidence:
+        """Conditions on the processor's columns as conditions on the columns the model
+        learns, where a step can carry them (a city and its country as their combination)."""
+        allowed = evidence.allowed
+        for step in self.steps_:
+            allowed = step.evidence(allowed)
+        return Evidence(evidence.n, allowed, evidence.bounds)
 
     def decode(self, encoded: pd.DataFrame) -> pd.DataFrame:
         """Model rows back to the processor's encoded columns (in its order; formula columns 0)."""

@@ -67,7 +67,7 @@ def make_plan(
         extra, _ = parse_conditions(table, model.metadata_, model.processor_, n)
         parsed = extra if parsed is None else parsed.combine(extra)
     constraints = getattr(model, "constraints_", None) or None
-    exact = parsed is not None and _family_conditions(model, parsed.evidence)
+    exact = parsed is not None and _family_conditions(model, _learned(model, parsed.evidence))
     plan = Plan(n, parsed, constraints, exact)
     if constraints is not None:
         plan.state = constraints.new_run_state()
@@ -104,6 +104,12 @@ def _conditions_natively(model: Synthesizer) -> bool:
     from simulacra.synthesizers.base import Synthesizer
 
     return type(model)._sample_conditional is not Synthesizer._sample_conditional
+
+
+def _learned(model: Synthesizer, evidence: Evidence) -> Evidence:
+    """The conditions on the columns the family learns (a city's as its combination's)."""
+    constraints = getattr(model, "constraints_", None)
+    return constraints.evidence(evidence) if constraints else evidence
 
 
 def _family_conditions(model: Synthesizer, evidence: Evidence) -> bool:
@@ -183,7 +189,7 @@ def _redraw(model, plan: Plan, out: pd.DataFrame, pending: np.ndarray, rng, evid
 def _candidates(model, plan: Plan, rows: int, rng, evidence: Evidence | None) -> pd.DataFrame:
     plan.drawn += rows
     if plan.exact and evidence is not None:
-        drawn = model._sample_conditional(rows, rng, evidence)
+        drawn = model._sample_conditional(rows, rng, _learned(model, evidence))
         if drawn is not None:
             return drawn
         plan.exact, plan.method = False, "rejection"
