@@ -219,6 +219,29 @@ def test_sample_where_conditions_and_rebalance(tmp_path):
     assert bad.returncode == 1 and "use ==, in, <= or >=" in bad.stderr
 
 
+def test_a_detected_city_country_group_keeps_where_and_rebalance_exact(tmp_path):
+    rng = np.random.default_rng(0)
+    cities = {"Paris": "France", "Lyon": "France", "Berlin": "Germany", "Valletta": "Malta"}
+    city = rng.choice(list(cities), 4_000, p=[0.5, 0.3, 0.195, 0.005])
+    people = pd.DataFrame({"city": city, "country": pd.Series(city).map(cities)})
+    people["age"] = rng.integers(18, 80, len(people))
+    people.to_csv(tmp_path / "people.csv", index=False)
+    detected = run("metadata", "detect", "people.csv", cwd=tmp_path)
+    assert detected.returncode == 0, detected.stderr
+    group = {"type": "fixed_combinations", "columns": ["city", "country"]}
+    assert json.loads(detected.stdout)["constraints"] == [group]
+    run("fit", "people.csv", "-f", "copula", "-o", "m.simz", "-q", cwd=tmp_path)
+    args = ["sample", "m.simz", "-n", "300", "--seed", "1", "-q"]
+    malta = run(*args, "--where", "country == 'Malta'", "-o", "w.csv", cwd=tmp_path)
+    assert malta.returncode == 0, malta.stderr  # 0.5% of rows: met exactly, not rejected
+    assert (pd.read_csv(tmp_path / "w.csv")["city"] == "Valletta").all()
+    balanced = run(*args, "--rebalance", "country=Malta:0.5", "-o", "r.csv", cwd=tmp_path)
+    assert balanced.returncode == 0, balanced.stderr
+    out = pd.read_csv(tmp_path / "r.csv")
+    assert (out["country"] == "Malta").mean() == 0.5
+    assert (out["city"].map(cities) == out["country"]).all()
+
+
 def test_where_takes_backticked_names_and_typed_booleans(tmp_path):
     rng = np.random.default_rng(0)
     n = 600
