@@ -45,6 +45,23 @@ def family_params() -> list:
     ]
 
 
+RARE_COUNTRY_CITIES = {
+    "Paris": "France",
+    "Lyon": "France",
+    "Berlin": "Germany",
+    "Valletta": "Malta",
+}
+
+
+def people_with_a_rare_country(rows: int, malta: float) -> pd.DataFrame:
+    """Cities with their countries (Valletta, Malta, on a ``malta`` share of rows) and an age."""
+    rng = np.random.default_rng(0)
+    city = rng.choice(list(RARE_COUNTRY_CITIES), rows, p=[0.5, 0.3, 0.2 - malta, malta])
+    people = pd.DataFrame({"city": city, "country": pd.Series(city).map(RARE_COUNTRY_CITIES)})
+    people["age"] = rng.integers(18, 80, rows)
+    return people
+
+
 @pytest.fixture
 def mixed() -> pd.DataFrame:
     return conformance_table(rows=400, seed=0)

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 import simulacra
+from conftest import RARE_COUNTRY_CITIES, people_with_a_rare_country
 
 EXE = shutil.which("simulacra") or str(Path(sys.executable).parent / "simulacra")
 
@@ -220,12 +221,7 @@ def test_sample_where_conditions_and_rebalance(tmp_path):
 
 
 def test_a_detected_city_country_group_keeps_where_and_rebalance_exact(tmp_path):
-    rng = np.random.default_rng(0)
-    cities = {"Paris": "France", "Lyon": "France", "Berlin": "Germany", "Valletta": "Malta"}
-    city = rng.choice(list(cities), 4_000, p=[0.5, 0.3, 0.195, 0.005])
-    people = pd.DataFrame({"city": city, "country": pd.Series(city).map(cities)})
-    people["age"] = rng.integers(18, 80, len(people))
-    people.to_csv(tmp_path / "people.csv", index=False)
+    people_with_a_rare_country(4_000, 0.005).to_csv(tmp_path / "people.csv", index=False)
     detected = run("metadata", "detect", "people.csv", cwd=tmp_path)
     assert detected.returncode == 0, detected.stderr
     group = {"type": "fixed_combinations", "columns": ["city", "country"]}
@@ -239,7 +235,7 @@ def test_a_detected_city_country_group_keeps_where_and_rebalance_exact(tmp_path)
     assert balanced.returncode == 0, balanced.stderr
     out = pd.read_csv(tmp_path / "r.csv")
     assert (out["country"] == "Malta").mean() == 0.5
-    assert (out["city"].map(cities) == out["country"]).all()
+    assert (out["city"].map(RARE_COUNTRY_CITIES) == out["country"]).all()
 
 
 def test_where_takes_backticked_names_and_typed_booleans(tmp_path):

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import simulacra
+from conftest import RARE_COUNTRY_CITIES, people_with_a_rare_country
 
 CITIES = {
     "Paris": "France",
@@ -105,14 +106,9 @@ def test_every_city_comes_back_in_its_own_country(family):
 def test_a_condition_on_a_grouped_category_is_still_met_exactly(family):
     # the group is learned as one code; a condition on one of its columns becomes a
     # condition on that code, so a country on 0.3% of rows is drawn exactly, not rejected
-    rng = np.random.default_rng(0)
-    cities = {"Paris": "France", "Lyon": "France", "Berlin": "Germany", "Valletta": "Malta"}
-    city = rng.choice(list(cities), 20_000, p=[0.5, 0.3, 0.197, 0.003])
-    df = pd.DataFrame({"city": city, "country": pd.Series(city).map(cities)})
-    df["age"] = rng.integers(18, 80, len(df))
-    model = simulacra.create(family, seed=0).fit(df)
+    model = simulacra.create(family, seed=0).fit(people_with_a_rare_country(20_000, 0.003))
     out = model.sample(200, conditions={"country": "Malta"}, seed=1)
     assert (out["city"] == "Valletta").all() and model.last_sample_info["how"] == "exact"
     out = model.sample(2_000, rebalance={"country": {"Malta": 0.3}}, seed=2)
     assert (out["country"] == "Malta").mean() == pytest.approx(0.3, abs=0.03)
-    assert (out["city"].map(cities) == out["country"]).all()
+    assert (out["city"].map(RARE_COUNTRY_CITIES) == out["country"]).all()

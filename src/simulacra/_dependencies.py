@@ -55,14 +55,17 @@ def detect_fixed_combinations(
     screen = slice(None)
     if len(data) > CHECK_ROWS:
         screen = np.sort(rng.choice(len(data), CHECK_ROWS, replace=False))
+    led = [name for name in names if not (codes[name] == POOLED).any()]
     determines: dict[str, list[str]] = {name: [] for name in names}
     for a in names:
-        for b in names:
-            if a == b or (codes[b] == POOLED).any():
+        declared = codes[a] != POOLED  # rare values lead nowhere: their partners vary
+        seen = declared[screen]
+        for b in led:
+            if a == b or not _determines(codes[a][screen][seen], codes[b][screen][seen]):
                 continue
-            if _determines(codes[a][screen], codes[b][screen]):
-                if _determines(codes[a], codes[b]) and _beyond_chance(codes[a], codes[b]):
-                    determines[a].append(b)
+            x, y = codes[a][declared], codes[b][declared]
+            if _determines(x, y) and _beyond_chance(x, y):
+                determines[a].append(b)
     out, used = [], set()
     leaders = sorted(names, key=lambda n: -len(determines[n]))
     for lead in leaders:
@@ -87,11 +90,9 @@ def _codes(values: pd.Series, column: Column) -> np.ndarray | None:
 
 
 def _determines(a: np.ndarray, b: np.ndarray) -> bool:
-    """Whether each value of ``a`` (its rare values aside) goes with a single value of ``b``."""
-    declared = a != POOLED
-    a, b = a[declared], b[declared]
-    width = int(b.max(initial=0)) + 3  # codes from POOLED (-2) up
-    pairs = np.unique((a + 2) * width + (b + 2))
+    """Whether each value of ``a`` goes with a single value of ``b`` (codes from -1 up)."""
+    width = int(b.max(initial=0)) + 2
+    pairs = np.unique((a + 1) * width + (b + 1))
     return len(pairs) == len(np.unique(a)) and len(np.unique(pairs % width)) > 1
 
 
@@ -103,8 +104,6 @@ def _beyond_chance(a: np.ndarray, b: np.ndarray) -> bool:
     the values of ``a`` must be under ``CHANCE`` (a flag true on 2% of rows is
     constant within small groups by chance alone).
     """
-    declared = a != POOLED
-    a, b = a[declared], b[declared]
     _, b_counts = np.unique(b, return_counts=True)
     shares = b_counts / len(b)
     _, a_counts = np.unique(a, return_counts=True)
