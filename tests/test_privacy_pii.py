@@ -184,6 +184,32 @@ def test_plain_columns_are_not_pii() -> None:
     assert privacy.detect_pii(df) == []
 
 
+def test_a_pii_like_name_over_a_small_vocabulary_is_a_category() -> None:
+    rng = np.random.default_rng(3)
+    n = 400
+    df = pd.DataFrame(
+        {
+            "card_type": rng.choice(["Visa", "Amex", "Mastercard"], n),
+            "address_status": rng.choice(["verified", "unverified", "moved"], n),
+            "email_domain": rng.choice(["gmail.com", "yahoo.com", "corp.org"], n),
+            "discard_reason": [f"item{i}" for i in rng.integers(0, 300, n)],
+            # a name settles these alone: opaque tokens, foreign names repeated over orders
+            "email": [f"tok{i:05d}" for i in range(n)],
+            "customer_name": rng.choice(["Xiong Wu", "Oyelaran Adebayo", "Tiwari Ananya"], n),
+        }
+    )
+    found = {f.column: f.kind for f in privacy.detect_pii(df)}
+    assert found == {"email": "email", "customer_name": "person_name"}
+    meta = simulacra.Metadata.detect(df)
+    assert {c: meta.columns[c].type for c in ("card_type", "address_status", "email_domain")} == {
+        "card_type": "categorical",
+        "address_status": "categorical",
+        "email_domain": "categorical",
+    }
+    out = simulacra.create("cart", seed=0).fit(df).sample(200, conditions={"card_type": "Visa"})
+    assert (out["card_type"] == "Visa").all()
+
+
 # ------------------------------------------------------------------ checksums
 @pytest.mark.parametrize(
     ("check", "good", "bad"),

@@ -42,7 +42,7 @@ NAME_HINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("email", re.compile(r"e-?mail")),
     ("phone", re.compile(r"phone|mobile|^tel|_tel|fax")),
     ("iban", re.compile(r"iban|bank_?account|account_?(no|number)")),
-    ("credit_card", re.compile(r"card|^cc_|ccnum|pan$")),
+    ("credit_card", re.compile(r"(^|_)(credit_?)?card|^cc_|ccnum|pan$")),
     (
         "national_id",
         re.compile(
@@ -63,8 +63,12 @@ NAME_HINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
 )
-# Kinds a column name settles alone; the others need their values to agree.
+# Kinds a column name settles alone; the others need their values to agree. Not when the
+# values are a small vocabulary without the kind's shape: `card_type` holding Visa and Amex,
+# `email_domain` holding gmail.com (a name is kept: foreign names have no shape to check).
 NAME_IS_ENOUGH = {"email", "credit_card", "national_id", "ip_address", "address", "person_name"}
+VOCABULARY_COUNT = 5  # a value this many sampled rows share is no identifier
+VOCABULARY_RARE_SHARE = 0.1  # share of rows allowed a rarer value in a vocabulary
 
 _EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
 _URL = r"(?:https?|ftp)://[^\s/$.?#][^\s]*|www\.[\w-]+(?:\.[\w-]+)+(?:/\S*)?"
@@ -231,7 +235,7 @@ def classify(
     if hint is not None:
         share, pattern = _share_of(hint, text)
         need = VALUE_SHARE if hint == "phone" else HINTED_SHARE
-        if hint in NAME_IS_ENOUGH or share >= need:
+        if share >= need or (hint in NAME_IS_ENOUGH and not _a_vocabulary(hint, share, text)):
             return PIIFinding(
                 name, hint, share, pattern, "name+values" if share >= need else "name"
             )
@@ -243,6 +247,14 @@ def classify(
         if share >= LOOSE_SHARE:
             return PIIFinding(name, kind, share, pattern, "values")
     return _free_text(name, text)
+
+
+def _a_vocabulary(kind: str, share: float, text: pd.Series) -> bool:
+    """Whether values a name calls PII are categories: no kind's shape, each on many rows."""
+    if kind == "person_name" or share >= VOCABULARY_RARE_SHARE:
+        return False
+    rows_per_value = text.map(text.value_counts())
+    return bool((rows_per_value < VOCABULARY_COUNT).mean() < VOCABULARY_RARE_SHARE)
 
 
 def _free_text(name: str, text: pd.Series) -> PIIFinding | None:
