@@ -218,6 +218,12 @@ def test_sample_where_conditions_and_rebalance(tmp_path):
     assert bad.returncode == 1 and "never took the value(s) ['Mars']" in bad.stderr
     bad = run(*args, "--where", "age > 30", cwd=tmp_path)
     assert bad.returncode == 1 and "use ==, in, <= or >=" in bad.stderr
+    args[-1] = "n.csv"  # repeated on one column, conditions narrow; they never widen
+    narrowed = run(*args, "--where", "30 <= age <= 40", "--where", "age <= 60", "-q", cwd=tmp_path)
+    assert narrowed.returncode == 0, narrowed.stderr
+    assert pd.read_csv(tmp_path / "n.csv")["age"].between(30, 40).all()
+    bad = run(*args, "--where", "age == 30", "--where", "age >= 50", cwd=tmp_path)
+    assert bad.returncode == 1 and "conditions on 'age' contradict" in bad.stderr
 
 
 def test_a_detected_city_country_group_keeps_where_and_rebalance_exact(tmp_path):

@@ -152,6 +152,21 @@ def test_where_leaves_backticks_inside_quoted_values_alone() -> None:
     assert parse_where(["`home region` == 'it`s'"]) == {"home region": "it`s"}
 
 
+def test_where_conditions_on_one_column_meet_both() -> None:
+    from simulacra.conditions import parse_where
+
+    assert parse_where(["30 <= age <= 40", "age <= 60"]) == {"age": (30, 40)}
+    assert parse_where(["age >= 50", "age >= 30"]) == {"age": (50, None)}
+    assert parse_where(["age in (20, 35, 50)", "30 <= age <= 40"]) == {"age": 35}
+    assert parse_where(["r in ('N', 'S', 'E')", "r in ('S', 'E', 'W')"]) == {"r": ["S", "E"]}
+    contradictions = (["a == 3", "a >= 5"], ["r in ('N', 'S')", "r == 'W'"], ["a >= 5", "a <= 4"])
+    for texts in contradictions:
+        with pytest.raises(InvalidParameterError, match="contradict each other"):
+            parse_where(texts)
+    with pytest.raises(InvalidParameterError, match="not comparable"):
+        parse_where(["age >= 30", "age <= 'forty'"])
+
+
 def test_copula_pinned_at_the_largest_value_keeps_the_rest_varied() -> None:
     rng = np.random.default_rng(0)
     a = rng.integers(0, 50, 1000)

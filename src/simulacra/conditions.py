@@ -284,6 +284,8 @@ def parse_where(texts: list[str]) -> dict[str, Any]:
     {'region': 'North', 'age': (30, 40), 'plan': ['a', 'b']}
     >>> parse_where(["age >= 30", "age <= 40"])
     {'age': (30, 40)}
+    >>> parse_where(["plan in ('a', 'b', 'c')", "plan in ('b', 'c', 'd')", "age >= 50"])
+    {'plan': ['b', 'c'], 'age': (50, None)}
     >>> parse_where(["`home region` == 'North'", "`class` in (1, 2)"])
     {'home region': 'North', 'class': [1, 2]}
     """
@@ -327,14 +329,60 @@ def _where_part(node: Any, text: str, out: dict[str, Any], aliases: dict[str, st
                 "closed ranges)"
             )
         column, value, flipped = _column_and_value(left, right, text, aliases)
-        if isinstance(op, ast.Eq | ast.In):
-            out[column] = value
-            continue
-        upper = isinstance(op, ast.LtE) != flipped
-        low, high = (
-            out.get(column, (None, None)) if isinstance(out.get(column), tuple) else (None, None)
+        if not isinstance(op, ast.Eq | ast.In):
+            value = (None, value) if isinstance(op, ast.LtE) != flipped else (value, None)
+        out[column] = _both(column, out[column], value) if column in out else value
+
+
+def _both(column: str, old: Any, new: Any) -> Any:
+    """Two ``--where`` conditions on one column: the values that meet both."""
+    if isinstance(old, tuple) and isinstance(new, tuple):  # two ranges: their overlap
+        lows, highs = (
+            [v for v in (old[0], new[0]) if v is not None],
+            [v for v in (old[1], new[1]) if v is not None],
         )
-        out[column] = (low, value) if upper else (value, high)
+        try:
+            met = (max(lows) if lows else None, min(highs) if highs else None)
+            empty = None not in met and met[0] > met[1]
+        except TypeError:
+            raise InvalidParameterError(
+                f"--where: the bounds on {column!r} are not comparable ({old!r}, {new!r})"
+            ) from None
+    else:
+        if isinstance(old, tuple):
+            old, new = new, old
+        values = old if isinstance(old, list) else [old]
+        try:
+            if isinstance(new, tuple):
+                met = [v for v in values if v is not None and _within(v, new)]
+            else:
+                met = [v for v in values if v in (new if isinstance(new, list) else [new])]
+        except TypeError:
+            raise InvalidParameterError(
+                f"--where: a value and a bound on {column!r} are not comparable ({old!r}, {new!r})"
+            ) from None
+        empty = not met
+        met = met[0] if len(met) == 1 else met
+    if empty:
+        raise InvalidParameterError(
+            f"--where: the conditions on {column!r} contradict each other ({_shown(old)} and "
+            f"{_shown(new)}): no row can meet both; drop one"
+        )
+    return met
+
+
+def _within(value: Any, bounds: tuple[Any, Any]) -> bool:
+    low, high = bounds
+    return (low is None or value >= low) and (high is None or value <= high)
+
+
+def _shown(condition: Any) -> str:
+    if isinstance(condition, tuple):
+        low, high = condition
+        return " and ".join(
+            [f">= {low!r}"] * (low is not None) + [f"<= {high!r}"] * (high is not None)
+        )
+    return f"in {condition!r}" if isinstance(condition, list) else f"== {condition!r}"
 
 
 def _column_and_value(
