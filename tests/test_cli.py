@@ -214,6 +214,10 @@ def test_sample_where_conditions_and_rebalance(tmp_path):
     assert per_row.returncode == 0, per_row.stderr
     lines = per_row.stdout.strip().splitlines()
     assert len(lines) == 4 and all(",South," in lines[i] for i in (1, 3))
+    pd.DataFrame({"age": [30, "thirty"]}).to_csv(tmp_path / "b.csv", index=False)
+    bad = run("sample", "m.simz", "--conditions", "b.csv", cwd=tmp_path)
+    assert bad.returncode == 1 and "'age' holds 'thirty' in row 1" in bad.stderr
+    assert "Traceback" not in bad.stderr
     bad = run(*args, "--where", "region == 'Mars'", cwd=tmp_path)
     assert bad.returncode == 1 and "never took the value(s) ['Mars']" in bad.stderr
     bad = run(*args, "--where", "age > 30", cwd=tmp_path)

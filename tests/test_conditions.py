@@ -145,6 +145,24 @@ def test_a_nested_cell_in_an_integer_conditions_column_is_a_clear_error(fitted: 
         fitted["copula"].sample(conditions=pd.DataFrame({"age": [30, (20, 40)]}))
 
 
+@pytest.mark.parametrize(
+    ("cells", "message"),
+    [
+        ({"age": [30, "20-30"]}, r"column 'age' holds '20-30' in row 1, not a number"),
+        ({"joined": ["2021-03-01", None, "soon"]}, r"'joined' holds 'soon' in row 2, not a date"),
+    ],
+)
+def test_a_bad_cell_in_a_conditions_table_is_named(fitted: dict, cells: dict, message) -> None:
+    with pytest.raises(InvalidParameterError, match=message):
+        fitted["copula"].sample(conditions=pd.DataFrame(cells))
+
+
+def test_a_conditions_table_reads_numbers_as_text_and_dates_in_another_format(fitted) -> None:
+    conditions = pd.DataFrame({"age": ["30", None], "joined": ["01 Mar 2021", "2021-04-02"]})
+    out = fitted["copula"].sample(conditions=conditions)
+    assert out["age"].iloc[0] == 30 and list(out["joined"]) == ["2021-03-01", "2021-04-02"]
+
+
 def test_where_leaves_backticks_inside_quoted_values_alone() -> None:
     from simulacra.conditions import parse_where
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import numbers
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -529,7 +530,7 @@ def _bounds(name: str, value: Any, n: int, transform: Any, column: Any) -> tuple
         present = value.notna().to_numpy()
         low = np.full(n, -np.inf)
         high = np.full(n, np.inf)
-        encoded = transform.encode(value[present]) if present.any() else np.zeros(0)
+        encoded = _encode_cells(name, value, present, transform) if present.any() else np.zeros(0)
         _check_values(name, encoded, step, seen_low, seen_high, column)
         low[present] = high[present] = encoded
         return low, high
@@ -570,6 +571,35 @@ def _bounds(name: str, value: Any, n: int, transform: Any, column: Any) -> tuple
     encoded = np.array([_encode_scalar(transform, value, name)])
     _check_values(name, encoded, step, seen_low, seen_high, column)
     return np.full(n, encoded[0]), np.full(n, encoded[0])
+
+
+def _encode_cells(name: str, cells: pd.Series, present: np.ndarray, transform: Any) -> np.ndarray:
+    """A conditions table's column, encoded; a cell that is no value of the column's type
+    is named with its row (dates in another format than the column's are read too)."""
+    given = cells[present]
+    try:
+        return transform.encode(given)
+    except (ValueError, TypeError):
+        pass
+    dated = transform.column.type == "datetime"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = (
+            pd.to_datetime(given, errors="coerce", format="mixed")
+            if dated
+            else pd.to_numeric(given, errors="coerce")
+        )
+    bad = np.flatnonzero(parsed.isna().to_numpy())
+    if len(bad):
+        row = int(np.flatnonzero(present)[bad[0]])
+        raise InvalidParameterError(
+            f"conditions table: column {name!r} holds {given.iloc[bad[0]]!r} in row {row}, "
+            f"not a {'date' if dated else 'number'}; fix that cell or leave it empty"
+        )
+    try:
+        return transform.encode(parsed)
+    except (ValueError, TypeError) as exc:
+        raise InvalidParameterError(f"conditions table: column {name!r}: {exc}") from None
 
 
 def _grid_slack(units: float) -> float:
