@@ -140,12 +140,37 @@ def test_conditions_and_rules_together(orders, meta) -> None:
     assert (out["country"] == "FR").all() and (out["age"] >= 21).all()
 
 
-def test_conditions_a_rule_forbids_name_that_rule(orders, meta) -> None:
-    model = simulacra.create("copula", seed=0).fit(orders, metadata=meta)
+@pytest.mark.parametrize("family", ["copula", "cart", "bayesnet"])
+@pytest.mark.parametrize(
+    ("conditions", "said"),
+    [
+        ({"is_a": True, "is_b": True}, "('exactly one of is_a, is_b, is_c': exactly one column"),
+        (
+            {"city": "Paris", "country": "DE"},
+            "rule 'fixed combinations of country, city'",
+        ),
+        ({"start": "2023-05-01", "end": "2023-04-01"}, "break the rule 'end >= start'"),
+        ({"price": 10.0, "qty": 3, "total": 31.0}, "break the rule 'total = price * qty'"),
+    ],
+)
+def test_conditions_a_rule_forbids_are_refused_before_drawing(
+    family, conditions, said, orders, meta
+) -> None:
+    model = simulacra.create(family, seed=0).fit(orders, metadata=meta)
     with pytest.raises(InvalidParameterError) as error:
-        model.sample(50, conditions={"is_a": True, "is_b": True})
-    said = str(error.value)
-    assert "is_a == True and is_b == True" in said
-    assert "rule(s) on those columns: exactly one of is_a, is_b, is_c" in said
-    assert "young buy little" not in said  # not the rule the leftover draws happen to break
-    assert "use a family that conditions exactly" not in said  # copula already does
+        model.sample(50, conditions=conditions)
+    message = str(error.value)
+    assert said in message and "change the conditions" in message
+    assert " and ".join(f"{k} == {v!r}" for k, v in conditions.items()) in message
+    assert "young buy little" not in message and "rows drawn" not in message
+
+
+def test_a_condition_on_one_hot_columns_is_met_exactly(orders, meta) -> None:
+    model = simulacra.create("copula", seed=0).fit(orders, metadata=meta)
+    out = model.sample(300, conditions={"is_b": True})
+    assert model.last_sample_info["how"] == "exact" and out["is_b"].all()
+    out = model.sample(conditions=pd.DataFrame({"is_a": [False, None], "is_c": [False, True]}))
+    assert out[["is_a", "is_b", "is_c"]].values.tolist() == [
+        [False, True, False],
+        [False, False, True],
+    ]

@@ -244,6 +244,21 @@ class OneHotStep(Step):
         )
         return {self.name: hot.argmax(axis=1).astype("int64")}
 
+    def evidence(self, allowed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Column j may be the true one where it may be true and every other may be false."""
+        named = [j for j, c in enumerate(self.columns) if c in allowed]
+        if not named or any(self.kinds[j] != "discrete" for j in named):
+            return allowed
+        rows, k = len(allowed[self.columns[named[0]]]), len(self.columns)
+        out = np.ones((rows, k), dtype=bool)
+        for j in named:
+            true, false = (int(v) for v in self.values[j])
+            codes = allowed[self.columns[j]]
+            out[:, j] &= codes[:, true]
+            out[:, np.arange(k) != j] &= codes[:, [false]]
+        kept = {name: v for name, v in allowed.items() if name not in self.columns}
+        return {**kept, self.name: out}
+
     def decode(self, cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         code = np.clip(np.rint(cols[self.name]), 0, len(self.columns) - 1).astype("int64")
         out = {}

@@ -67,6 +67,8 @@ def make_plan(
         extra, _ = parse_conditions(table, model.metadata_, model.processor_, n)
         parsed = extra if parsed is None else parsed.combine(extra)
     constraints = getattr(model, "constraints_", None) or None
+    if parsed is not None and constraints is not None:
+        _check_against_rules(model, parsed, conditions)
     exact = parsed is not None and _family_conditions(model, _learned(model, parsed.evidence))
     plan = Plan(n, parsed, constraints, exact)
     if constraints is not None:
@@ -74,6 +76,71 @@ def make_plan(
     if parsed is not None:
         plan.method = "exact" if exact else "rejection"
     return plan
+
+
+def _check_against_rules(
+    model: Synthesizer, parsed: Conditions, conditions: dict | pd.DataFrame | None
+) -> None:
+    """Conditions no row can meet under the rules are an error before any row is drawn:
+    values a rule checks on its own (``end`` before ``start``, both given), and codes
+    left for a group learned as one (a city and another country, two one-hot columns)."""
+    from simulacra._rules import Unique
+
+    rules = model.constraints_.constraints
+    given = _pinned(conditions)
+    for rule in rules:
+        if isinstance(rule, Unique) or not set(rule.columns) <= set(given.columns):
+            continue
+        rows = given[list(rule.columns)].notna().all(axis=1).to_numpy()
+        broken = rows.copy()
+        if rows.any():
+            try:
+                broken[rows] = ~rule.holds(given[rows].reset_index(drop=True))
+            except (ValueError, TypeError):  # cells the rule cannot read: left to sampling
+                continue
+        if broken.any():
+            row = int(np.flatnonzero(broken)[0])
+            raise InvalidParameterError(
+                f"conditions {parsed.describe(row)} break the rule {rule.name!r}, which every "
+                "sampled row keeps; change the conditions"
+            )
+    evidence = parsed.evidence
+    for name, codes in model.constraints_.evidence(evidence).allowed.items():
+        if name in evidence.allowed or codes.all(axis=1).all():
+            continue
+        empty = np.flatnonzero(~codes.any(axis=1))
+        if len(empty):
+            asked = {c.removesuffix(NULL_SUFFIX) for c in evidence.allowed}
+            groups = _group_rules()
+            near = [r for r in rules if asked & set(r.columns) and type(r) in groups]
+            why = "; ".join(f"{r.name!r}: {groups[type(r)]}" for r in near)
+            raise InvalidParameterError(
+                f"conditions {parsed.describe(int(empty[0]))} cannot hold together under "
+                f"the rule(s) on those columns ({why}); change the conditions"
+            )
+
+
+def _group_rules() -> dict[type, str]:
+    from simulacra._rules import FixedCombinations, OneHot
+
+    return {
+        FixedCombinations: "only combinations seen in training",
+        OneHot: "exactly one column true",
+    }
+
+
+def _pinned(conditions: dict | pd.DataFrame | None) -> pd.DataFrame:
+    """The single values conditions give, as rows of user-facing cells (empty: free)."""
+    if isinstance(conditions, pd.DataFrame):
+        return conditions.reset_index(drop=True)
+    if not isinstance(conditions, dict):
+        return pd.DataFrame(index=range(1))
+    single = {
+        k: [v]
+        for k, v in conditions.items()
+        if v is not None and not isinstance(v, tuple | list | set | frozenset | dict)
+    }
+    return pd.DataFrame(single, index=range(1))
 
 
 def category_shares(model: Synthesizer, columns: list[str]) -> dict[str, dict[Any, float]]:
@@ -257,6 +324,10 @@ def _too_rare(model, plan: Plan, out: pd.DataFrame, start: int, pending: np.ndar
             f"{', '.join(map(repr, rebuilt))} from others, so those are met by drawing again; "
             "loosen the conditions on them"
         )
+    elif model.name == "cart":
+        hint = "loosen the conditions, or put the conditioned columns first in visit_order"
+    elif _conditions_natively(model):
+        hint = "loosen the conditions"
     else:
         hint = (
             "loosen the conditions, or use a family that conditions exactly (copula, bayesnet, "
