@@ -174,3 +174,13 @@ def test_a_condition_on_one_hot_columns_is_met_exactly(orders, meta) -> None:
         [False, True, False],
         [False, False, True],
     ]
+
+
+@pytest.mark.parametrize("family", ["copula", "bayesnet"])
+def test_a_condition_on_a_formula_column_keeps_the_others_exact(family, orders, meta) -> None:
+    # price 10.00 is a point of a continuous column: only the family's own conditioning meets
+    # it; total == 50 is then met by drawing qty again (about one draw in nine)
+    model = simulacra.create(family, seed=0).fit(orders, metadata=meta)
+    out = model.sample(200, conditions={"total": 50.0, "price": 10.0})
+    assert out[["price", "qty", "total"]].drop_duplicates().to_numpy().tolist() == [[10, 5, 50]]
+    assert model.last_sample_info["how"] == "partly exact"

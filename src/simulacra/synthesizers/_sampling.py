@@ -74,7 +74,10 @@ def make_plan(
     if constraints is not None:
         plan.state = constraints.new_run_state()
     if parsed is not None:
-        plan.method = "exact" if exact else "rejection"
+        whole = exact and len(_learned(model, parsed.evidence).columns) == len(
+            (constraints.evidence(parsed.evidence) if constraints else parsed.evidence).columns
+        )
+        plan.method = "exact" if whole else "partly exact" if exact else "rejection"
     return plan
 
 
@@ -174,17 +177,29 @@ def _conditions_natively(model: Synthesizer) -> bool:
 
 
 def _learned(model: Synthesizer, evidence: Evidence) -> Evidence:
-    """The conditions on the columns the family learns (a city's as its combination's)."""
+    """The conditions on the columns the family learns as they are (a city's as its
+    combination's); conditions on columns a rule rebuilds (a formula's total) are left
+    to the check after drawing."""
     constraints = getattr(model, "constraints_", None)
-    return constraints.evidence(evidence) if constraints else evidence
+    if constraints:
+        evidence = constraints.evidence(evidence)
+    native = _native_columns(model, evidence)
+    if len(native) == len(evidence.columns):
+        return evidence
+    allowed = {k: v for k, v in evidence.allowed.items() if k in native}
+    bounds = {k: v for k, v in evidence.bounds.items() if k in native}
+    return Evidence(evidence.n, allowed, bounds)
+
+
+def _native_columns(model: Synthesizer, evidence: Evidence) -> set[str]:
+    learned = {c.name for c in model.columns_}
+    changed = set(getattr(model, "reparametrized_", []))
+    return {c for c in evidence.columns if c in learned and c not in changed}
 
 
 def _family_conditions(model: Synthesizer, evidence: Evidence) -> bool:
-    if not _conditions_natively(model):
-        return False
-    learned = {c.name for c in model.columns_}
-    changed = set(getattr(model, "reparametrized_", []))
-    return all(c in learned and c not in changed for c in evidence.columns)
+    """Whether the family draws rows meeting at least part of the conditions itself."""
+    return _conditions_natively(model) and bool(evidence.columns)
 
 
 def to_source(
@@ -318,14 +333,14 @@ def _too_rare(model, plan: Plan, out: pd.DataFrame, start: int, pending: np.ndar
     rebuilt = sorted(asked & set(getattr(model, "reparametrized_", [])))
     if plan.conditions is None:
         hint = "check that the rules can hold together and that the training data meets them"
+    elif model.name == "cart" and plan.method == "rejection":
+        hint = "loosen the conditions, or put the conditioned columns first in visit_order"
     elif rebuilt and _conditions_natively(model):
         hint = (
             f"{model.name} conditions exactly on the columns it learns, but a rule rebuilds "
             f"{', '.join(map(repr, rebuilt))} from others, so those are met by drawing again; "
             "loosen the conditions on them"
         )
-    elif model.name == "cart":
-        hint = "loosen the conditions, or put the conditioned columns first in visit_order"
     elif _conditions_natively(model):
         hint = "loosen the conditions"
     else:
