@@ -230,6 +230,23 @@ def test_sample_where_conditions_and_rebalance(tmp_path):
     assert bad.returncode == 1 and "conditions on 'age' contradict" in bad.stderr
 
 
+def test_a_training_file_that_breaks_a_rule_is_named_by_its_lines(tmp_path):
+    rng = np.random.default_rng(0)
+    start = rng.integers(0, 100, 40)
+    df = pd.DataFrame({"start": start, "end": start + rng.integers(0, 9, 40)})
+    df.loc[[3, 7], "end"] = -1
+    df.to_csv(tmp_path / "orders.csv", index=False)
+    meta = simulacra.Metadata.detect(df)
+    meta.constraints = [{"type": "inequality", "low": "start", "high": "end"}]
+    meta.to_json(tmp_path / "meta.json")
+    done = run("fit", "orders.csv", "--metadata", "meta.json", "-o", "m.simz", cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "rows 3, 7, counting the first data row as 0: line(s) 5, 9 of a CSV" in done.stderr
+    lines = (tmp_path / "orders.csv").read_text().splitlines()
+    assert lines[4].endswith(",-1") and lines[8].endswith(",-1")
+    assert not (tmp_path / "m.simz").exists()
+
+
 def test_a_detected_city_country_group_keeps_where_and_rebalance_exact(tmp_path):
     people_with_a_rare_country(4_000, 0.005).to_csv(tmp_path / "people.csv", index=False)
     detected = run("metadata", "detect", "people.csv", cwd=tmp_path)

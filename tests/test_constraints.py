@@ -315,19 +315,19 @@ def test_training_rows_that_break_a_rule_are_named() -> None:
     problems = info.value.problems
     assert len(problems) == 3
     assert (
-        "6 training row(s) break constraint 'end >= start' (rows 11, 13, 14, 15, 16, ...)"
+        "6 training row(s) break constraint 'end >= start' (index labels 11, 13, 14, 15, 16, ...)"
         in (problems[0])
     )
     assert "fix or drop these rows, or remove the constraint" in problems[0]
-    assert "(rows 14, 15, 16, 17)" in problems[1]  # repeats of row 13
-    assert "'not both zero' (rows 18)" in problems[2]
+    assert "(index labels 14, 15, 16, 17)" in problems[1]  # repeats of row 13
+    assert "'not both zero' (index labels 18)" in problems[2]
     assert str(info.value).startswith("train.csv: 3 problems")
 
 
 def test_validate_reports_rule_violations_with_the_other_problems() -> None:
     data = pd.DataFrame({"x": [1.0, -2.0, 3.0]})
     meta = _meta({"x": NUMBER}, {"type": "positive", "column": "x"})
-    with pytest.raises(InvalidDataError, match=r"'x >= 0' \(rows 1\)"):
+    with pytest.raises(InvalidDataError, match=r"'x >= 0' \(rows 1, counting the first data row"):
         meta.validate(data)
 
 
@@ -338,8 +338,9 @@ def test_a_formula_that_the_data_breaks_is_reported() -> None:
         {"type": "formula", "column": "t", "expression": "p * q"},
     )
     assert constraint_set(meta).training_problems(data) == [
-        "1 training row(s) break constraint 't = p * q' (rows 1); fix or drop these rows, "
-        "or remove the constraint"
+        "1 training row(s) break constraint 't = p * q' (rows 1, counting the first data row "
+        "as 0: line(s) 3 of a CSV file with a header); fix or drop these rows, or remove the "
+        "constraint"
     ]
 
 

@@ -560,7 +560,7 @@ def test_validate_names_the_rows_that_break_a_constraint() -> None:
     with pytest.raises(InvalidDataError) as info:
         meta.validate(data, where="orders.csv")
     assert str(info.value) == (
-        "orders.csv: 2 training row(s) break constraint 'end >= start' (rows 8, 9); "
+        "orders.csv: 2 training row(s) break constraint 'end >= start' (index labels 8, 9); "
         "fix or drop these rows, or remove the constraint"
     )
 

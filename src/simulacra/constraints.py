@@ -256,6 +256,19 @@ def _close(name: str, metadata: Metadata) -> str:
 
 
 # =================================================================== the set
+def _rows_named(index: pd.Index, rows: np.ndarray) -> str:
+    """Rows by position from 0 (and their lines in a CSV file), or by index label."""
+    more = ", ..." if rows.sum() > SHOWN_ROWS else ""
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+        first = np.flatnonzero(rows)[:SHOWN_ROWS]
+        lines = ", ".join(str(r + 2) for r in first)
+        return (
+            f"rows {', '.join(map(str, first))}{more}, counting the first data row as 0: "
+            f"line(s) {lines}{more} of a CSV file with a header"
+        )
+    return f"index labels {', '.join(map(str, index[rows][:SHOWN_ROWS]))}{more}"
+
+
 class ConstraintSet:
     """Every rule of one table, and what enforcing them needs.
 
@@ -325,13 +338,10 @@ class ConstraintSet:
                 problems += [f"constraint {rule.name!r}: {p}" for p in exc.problems]
                 continue
             if not ok.all():
-                rows = data.index[~ok]
-                shown = ", ".join(map(str, rows[:SHOWN_ROWS])) + (
-                    ", ..." if len(rows) > SHOWN_ROWS else ""
-                )
                 problems.append(
-                    f"{len(rows)} training row(s) break constraint {rule.name!r} (rows {shown}); "
-                    "fix or drop these rows, or remove the constraint"
+                    f"{int((~ok).sum())} training row(s) break constraint {rule.name!r} "
+                    f"({_rows_named(data.index, ~ok)}); fix or drop these rows, or remove the "
+                    "constraint"
                 )
         return problems
 
