@@ -247,6 +247,19 @@ def test_a_training_file_that_breaks_a_rule_is_named_by_its_lines(tmp_path):
     assert not (tmp_path / "m.simz").exists()
 
 
+def test_a_declared_bound_the_data_passes_is_a_one_line_warning(tmp_path):
+    pd.DataFrame({"age": np.arange(100)}).to_csv(tmp_path / "ages.csv", index=False)
+    meta = simulacra.Metadata.detect(pd.read_csv(tmp_path / "ages.csv"))
+    meta.columns["age"].max = 65
+    meta.to_json(tmp_path / "ages.json")
+    done = run("fit", "ages.csv", "--metadata", "ages.json", "-o", "m.simz", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "warning: column 'age': training values lie 34 (34.0%) above the declared max 65" in (
+        done.stderr
+    )
+    assert "UserWarning" not in done.stderr and "model.fit(" not in done.stderr
+
+
 def test_a_detected_city_country_group_keeps_where_and_rebalance_exact(tmp_path):
     people_with_a_rare_country(4_000, 0.005).to_csv(tmp_path / "people.csv", index=False)
     detected = run("metadata", "detect", "people.csv", cwd=tmp_path)

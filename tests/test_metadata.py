@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -122,6 +123,19 @@ def test_detect_keeps_every_decimal_of_large_amounts(scale: float) -> None:
     values = np.random.default_rng(0).uniform(scale, 2 * scale, 500).round(4)
     detected = Metadata.detect(pd.DataFrame({"amount": values}))
     assert detected.columns["amount"].decimals == 4
+
+
+def test_detected_bounds_are_read_at_the_column_precision() -> None:
+    price = pd.Series([0.1, 0.2, 0.3], name="price") * 0.5 + 0.1  # 0.15000000000000002, ...
+    col = Metadata.detect(pd.DataFrame({"price": price})).columns["price"]
+    assert (col.decimals, col.min, col.max) == (2, 0.15, 0.25)
+    again = pd.DataFrame({"price": [0.15, 0.2, 0.25]})  # the same values read from a file
+    assert Metadata.detect(again).outside_bounds(again) == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no bound a detected column's own values pass
+        simulacra.create("independent", seed=0).fit(
+            again, metadata=Metadata.detect(price.to_frame())
+        )
 
 
 def test_detect_learns_numeric_bounds(table: pd.DataFrame, detected: Metadata) -> None:
@@ -498,7 +512,12 @@ def test_user_can_narrow_bounds_and_the_model_follows(tmp_path: Path) -> None:
     spec["columns"]["age"].update(min=18, max=65)
     path = tmp_path / "meta.json"
     path.write_text(json.dumps(spec), encoding="utf-8")
-    out = simulacra.create("independent", seed=0).fit(df, metadata=path).sample(1000)
+    with pytest.warns(
+        UserWarning,
+        match=r"'age': training values lie 72 \(18.0%\) below the declared min 18 and 142 ",
+    ):
+        model = simulacra.create("independent", seed=0).fit(df, metadata=path)
+    out = model.sample(1000)
     assert out["age"].min() >= 18 and out["age"].max() <= 65
     assert (out["age"] == 18).any() and (out["age"] == 65).any()
 

@@ -146,6 +146,8 @@ def _numeric_column(name: str, values: pd.Series, present: pd.Series) -> Column:
         col.min, col.max = int(arr.min()), int(arr.max())
     else:
         col.decimals = _decimals(arr)
+        if col.decimals is not None:  # 0.15, not the 0.15000000000000002 arithmetic left
+            col.min, col.max = (round(float(v), col.decimals) for v in (col.min, col.max))
     return col
 
 

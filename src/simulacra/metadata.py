@@ -278,6 +278,33 @@ class Metadata:
         if problems:
             raise InvalidDataError(problems, where=where)
 
+    def outside_bounds(self, data: pd.DataFrame) -> list[str]:
+        """Numerical columns whose declared ``min``/``max`` some training values pass
+        (sampled values are kept within the bounds, so those are learned at the bound)."""
+        out = []
+        for name, col in self.columns.items():
+            if col.type != "numerical" or name not in data.columns:
+                continue
+            values = pd.to_numeric(data[name], errors="coerce")
+            never = pd.Series(False, index=values.index)
+            slack = 1e-9 * max(1.0, *(abs(b) for b in (col.min, col.max) if b is not None))
+            low = values < col.min - slack if col.min is not None else never
+            high = values > col.max + slack if col.max is not None else never
+            sides = [
+                f"{int(past.sum())} ({past.mean():.1%}) {where} the declared {side} {bound}"
+                for where, side, bound, past in (
+                    ("below", "min", col.min, low),
+                    ("above", "max", col.max, high),
+                )
+                if past.any()
+            ]
+            if sides:
+                out.append(
+                    f"column {name!r}: training values lie {' and '.join(sides)}; sampled "
+                    "values stop at the bounds. Widen them if they are not rules"
+                )
+        return out
+
     def __repr__(self) -> str:
         kinds = ", ".join(f"{n}: {c.pii or c.type}" for n, c in self.columns.items())
         return f"Metadata({kinds})"

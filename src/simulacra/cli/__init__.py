@@ -14,6 +14,7 @@ what they share. Heavy imports stay inside the commands, so ``--help`` and
 from __future__ import annotations
 
 import sys
+import warnings
 
 import typer
 from rich.text import Text
@@ -50,9 +51,15 @@ app.add_typer(spec.app, name="spec")
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: user errors become one paragraph on stderr and exit 1."""
+    """Console entry point: user errors become one paragraph on stderr and exit 1; the
+    library's warnings one line each ("warning: ..."), without Python's source line."""
+    warnings.showwarning = _show_warning
     try:
         app(args=argv)
     except SimulacraError as exc:
         err.print(Text.assemble(("error: ", "bold red"), str(exc)), soft_wrap=True)
         sys.exit(1)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    err.print(Text.assemble(("warning: ", "bold yellow"), str(message)), soft_wrap=True)

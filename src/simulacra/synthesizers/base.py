@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import math
 import numbers
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -158,6 +159,9 @@ class Synthesizer(ABC):
         else:
             meta = metadata if isinstance(metadata, Metadata) else Metadata.from_json(metadata)
             meta.validate(frame, where=_where(data, metadata))
+            if self.detects_formulas:  # DP families clip to declared bounds by design
+                for message in meta.outside_bounds(frame):
+                    warnings.warn(message, UserWarning, stacklevel=2)
         constraints = None
         if meta.constraints:  # validate() has checked the training rows against them
             from simulacra.constraints import constraint_set
