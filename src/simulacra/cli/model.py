@@ -190,5 +190,7 @@ def sample(
     info = getattr(model, "last_sample_info", {})
     how = ""
     if info.get("drawn", 0) > info.get("rows", 0):
-        how = f" (drew {info['drawn']:,} rows to meet the conditions)"
+        met = ["the conditions"] if asked is not None or rebalance else []
+        met += ["the rules"] if getattr(model, "constraints_", None) else []
+        how = f" (drew {info['drawn']:,} rows to meet {' and '.join(met) or 'the request'})"
     _say(quiet, f"wrote {written:,} synthetic rows to {output}{how}")
