@@ -598,3 +598,13 @@ def test_python_numbers_beside_gaps_are_a_numeric_column() -> None:
     assert detected.columns["f"].type == "numerical" and detected.columns["f"].decimals == 2
     out = simulacra.create("cart", seed=0).fit(df).sample(300)
     assert str(out["k"].dtype) == "Int64" and set(out["k"].dropna()) <= {1, 2, 3, 7}
+
+
+def test_a_column_name_repeated_is_a_clear_error() -> None:
+    df = pd.DataFrame({"age": [30, 40, 50] * 20, "x": [1.0, 2.5, 3.0] * 20})
+    twice = pd.concat([df, df[["age"]]], axis=1)
+    said = "column name 'age' appears 2 times; give every column its own name"
+    with pytest.raises(InvalidDataError, match=said):
+        simulacra.create("copula", seed=0).fit(twice)
+    with pytest.raises(InvalidDataError, match=said):
+        simulacra.create("copula", seed=0).fit(twice, metadata=Metadata.detect(df))

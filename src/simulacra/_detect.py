@@ -73,7 +73,9 @@ def detect_metadata(
         raise InvalidDataError("the table has no columns")
     if len(data) == 0:
         raise InvalidDataError("the table has a header but no rows; a model needs data")
-    problems: list[str] = []
+    problems: list[str] = repeated_names(data)
+    if problems:
+        raise InvalidDataError(problems)
     columns: dict[str, Column] = {}
     for name in data.columns:
         if not isinstance(name, str):
@@ -90,6 +92,16 @@ def detect_metadata(
     if formulas:
         constraints = detect_sums(data, columns) + detect_fixed_combinations(data, columns)
     return Metadata(columns=columns, primary_key=ids[0] if ids else None, constraints=constraints)
+
+
+def repeated_names(data: pd.DataFrame) -> list[str]:
+    """A problem per column name the table holds more than once."""
+    repeated = data.columns[data.columns.duplicated()].unique()
+    return [
+        f"column name {name!r} appears {int((data.columns == name).sum())} times; "
+        "give every column its own name"
+        for name in repeated
+    ]
 
 
 _NUMBER_KINDS = ("integer", "floating", "mixed-integer-float", "decimal")

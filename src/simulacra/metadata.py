@@ -251,8 +251,10 @@ class Metadata:
 
         Rows that break a declared constraint are problems too (named by index label).
         """
-        from simulacra._detect import value_problems
+        from simulacra._detect import repeated_names, value_problems
 
+        if repeated := repeated_names(data):  # a column read by name would be a frame
+            raise InvalidDataError(repeated, where=where)
         problems = self.problems()
         missing = [c for c in self.columns if c not in data.columns]
         extra = [c for c in data.columns if c not in self.columns]
