@@ -247,6 +247,21 @@ def test_a_training_file_that_breaks_a_rule_is_named_by_its_lines(tmp_path):
     assert not (tmp_path / "m.simz").exists()
 
 
+def test_sample_takes_1e3_rows_and_fit_refuses_a_table_name_for_its_model(tmp_path):
+    pd.DataFrame({"age": np.arange(100) % 37}).to_csv(tmp_path / "ages.csv", index=False)
+    wrong = run("fit", "ages.csv", "-o", "out.csv", cwd=tmp_path)
+    assert wrong.returncode == 1 and "use -o out.simz, then `simulacra sample out.simz" in (
+        wrong.stderr
+    )
+    assert not (tmp_path / "out.csv").exists()
+    assert run("fit", "ages.csv", "-o", "m.simz", "-q", cwd=tmp_path).returncode == 0
+    done = run("sample", "m.simz", "-n", "1e3", "-o", "s.csv", "-q", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert len(pd.read_csv(tmp_path / "s.csv")) == 1000
+    bad = run("sample", "m.simz", "-n", "2.5", cwd=tmp_path)
+    assert bad.returncode == 2 and "'2.5' is not a whole number of rows" in bad.stderr
+
+
 def test_a_declared_bound_the_data_passes_is_a_one_line_warning(tmp_path):
     pd.DataFrame({"age": np.arange(100)}).to_csv(tmp_path / "ages.csv", index=False)
     meta = simulacra.Metadata.detect(pd.read_csv(tmp_path / "ages.csv"))

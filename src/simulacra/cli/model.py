@@ -56,6 +56,12 @@ def fit(
     quiet: Quiet = False,
 ) -> None:
     """Learn a model from a table and save it as a .simz file."""
+    if Path(output).suffix.lower() in _TABLE_SUFFIXES:
+        raise InvalidParameterError(
+            f"-o {output} names a table file, but fit writes a model (a .simz file): use "
+            f"-o {Path(output).with_suffix('.simz')}, then `simulacra sample "
+            f"{Path(output).with_suffix('.simz')} -o {output}` for the synthetic rows"
+        )
     params = _parse_params(param or [])
     total = None
     if budget is not None:
@@ -94,6 +100,9 @@ def fit(
     _say(quiet, f"fitted {family} on {model.n_training_rows_:,} rows; model saved to {output}")
 
 
+_TABLE_SUFFIXES = {".csv", ".tsv", ".parquet", ".jsonl", ".json", ".xlsx", ".xls"}
+
+
 def _parse_params(pairs: list[str]) -> dict[str, Any]:
     """``name=value`` pairs; values read as JSON where they parse (numbers, true, null),
     and ``a,b,c`` as a list (``visit_order=region,age``)."""
@@ -118,6 +127,17 @@ def _json_or_text(raw: str) -> Any:
         return raw
 
 
+def _row_count(text: str) -> int:
+    from simulacra.spec.build import parse_rows
+
+    try:
+        return parse_rows(text)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not a whole number of rows (e.g. 5000 or 1e6)"
+        ) from None
+
+
 def sample(
     model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="A .simz model file.")],
     rows: Annotated[
@@ -125,7 +145,10 @@ def sample(
         typer.Option(
             "-n",
             "--rows",
-            help="How many rows to make (default 1000, or one per --conditions row).",
+            help="How many rows to make, e.g. 5000 or 1e6 (default 1000, or one per "
+            "--conditions row).",
+            parser=_row_count,
+            metavar="N",
         ),
     ] = None,
     output: Annotated[
