@@ -207,11 +207,6 @@ class Constraint:
         """Fix the rows that break the rule where that can be done; return how many changed."""
         return 0
 
-    def _within_bounds(self, view: View) -> np.ndarray | None:
-        """For a rule that computes a column: rows whose value keeps the column's min and
-        max (sampled rows outside are drawn again); None when the rule computes nothing."""
-        return None
-
     def _learn(self, data: pd.DataFrame, metadata: Metadata) -> None:
         """Learn from the training data what checking needs (fixed combinations)."""
 
@@ -548,20 +543,6 @@ class Formula(Constraint):
         slack = view.scale(self.column).tolerance(expected) + self._parts_rounding(view, expected)
         close = np.abs(actual - expected) <= slack
         return close | null | undefined
-
-    def _within_bounds(self, view: View) -> np.ndarray | None:
-        col = view.meta.columns[self.column]
-        if col.min is None and col.max is None:
-            return None
-        scale = view.scale(self.column)
-        actual, null = view.scaled(self.column)
-        slack = scale.tolerance(actual)
-        inside = ~null
-        if col.min is not None:
-            inside &= actual >= scale.constant(col.min) - slack
-        if col.max is not None:
-            inside &= actual <= scale.constant(col.max) + slack
-        return inside | null
 
     def _parts_rounding(self, view: View, expected: np.ndarray) -> np.ndarray:
         """How far rounding the read columns to their decimals may move the result.

@@ -256,13 +256,6 @@ def _close(name: str, metadata: Metadata) -> str:
 
 
 # =================================================================== the set
-def _kept(rule: Constraint, view: View, state: dict[str, Any] | None) -> np.ndarray:
-    """Rows of a sample that keep ``rule``, and keep the bounds of a column it computes."""
-    ok = rule._holds(view, state)
-    inside = rule._within_bounds(view)
-    return ok if inside is None else ok & inside
-
-
 def _rows_named(index: pd.Index, rows: np.ndarray) -> str:
     """Rows by position from 0 (and their lines in a CSV file), or by index label."""
     more = ", ..." if rows.sum() > SHOWN_ROWS else ""
@@ -485,7 +478,7 @@ class ConstraintSet:
             if isinstance(rule, Unique):
                 unique.append(rule)
             else:
-                ok &= _kept(rule, view, state)
+                ok &= rule._holds(view, state)
         if unique and ok.any():
             kept = View(data[ok], self.metadata)  # rows failing another rule never count as seen
             inside = np.ones(int(ok.sum()), dtype=bool)
@@ -498,7 +491,7 @@ class ConstraintSet:
         """Per rule, how many rows break it."""
         view = View(data, self.metadata)
         return {
-            rule.name: int((~_kept(rule, view, state)).sum())
+            rule.name: int((~rule._holds(view, state)).sum())
             for rule in self.constraints
             if _has_columns(rule, data)
         }

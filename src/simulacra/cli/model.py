@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -128,14 +129,14 @@ def _json_or_text(raw: str) -> Any:
 
 
 def _row_count(text: str) -> int:
-    from simulacra.spec.build import parse_rows
-
+    """A row count as written: 5000, 1e6 or 10_000 (the library judges the value)."""
     try:
-        return parse_rows(text)
+        number = float(text.replace("_", ""))
     except ValueError:
-        raise typer.BadParameter(
-            f"{text!r} is not a whole number of rows (e.g. 5000 or 1e6)"
-        ) from None
+        number = math.nan
+    if not (math.isfinite(number) and number == int(number)):
+        raise typer.BadParameter(f"{text!r} is not a whole number of rows (e.g. 5000 or 1e6)")
+    return int(number)
 
 
 def sample(
