@@ -138,6 +138,12 @@ def test_detected_bounds_are_read_at_the_column_precision() -> None:
         )
 
 
+def test_a_bound_finer_than_the_first_rows_decimals_is_kept() -> None:
+    prices = np.r_[np.random.default_rng(0).uniform(1, 2, 2500).round(2), 0.006]
+    col = Metadata.detect(pd.DataFrame({"price": prices})).columns["price"]
+    assert col.min == 0.006  # decimals are read on the first rows: 2 here, yet 0.006 stays
+
+
 def test_detect_learns_numeric_bounds(table: pd.DataFrame, detected: Metadata) -> None:
     for name in ("count", "price", "visits"):
         col = detected.columns[name]

@@ -198,8 +198,14 @@ def test_a_pii_like_name_over_a_small_vocabulary_is_a_category() -> None:
             "customer_name": rng.choice(["Xiong Wu", "Oyelaran Adebayo", "Tiwari Ananya"], n),
         }
     )
+    df["paymentCard"] = df["debitcard"] = _digits(rng, n, 16)  # no Luhn: the name settles it
     found = {f.column: f.kind for f in privacy.detect_pii(df)}
-    assert found == {"email": "email", "customer_name": "person_name"}
+    assert found == {
+        "email": "email",
+        "customer_name": "person_name",
+        "paymentCard": "credit_card",
+        "debitcard": "credit_card",
+    }
     meta = simulacra.Metadata.detect(df)
     assert {c: meta.columns[c].type for c in ("card_type", "address_status", "email_domain")} == {
         "card_type": "categorical",

@@ -159,8 +159,18 @@ def _numeric_column(name: str, values: pd.Series, present: pd.Series) -> Column:
     else:
         col.decimals = _decimals(arr)
         if col.decimals is not None:  # 0.15, not the 0.15000000000000002 arithmetic left
-            col.min, col.max = (round(float(v), col.decimals) for v in (col.min, col.max))
+            col.min, col.max = (
+                _at_precision(v, col.decimals, s) for v, s in ((col.min, 1), (col.max, -1))
+            )
     return col
+
+
+def _at_precision(bound: float, decimals: int, side: int) -> float:
+    """A lower (``side`` 1) or upper (-1) bound rounded to the column's decimals, unless that
+    moves it past the value (the decimals are read on the first rows only)."""
+    rounded = round(float(bound), decimals)
+    slack = 1e-9 * max(1.0, abs(bound))
+    return rounded if side * (rounded - bound) <= slack else float(bound)
 
 
 def _decimals(arr: np.ndarray) -> int | None:

@@ -42,7 +42,7 @@ NAME_HINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("email", re.compile(r"e-?mail")),
     ("phone", re.compile(r"phone|mobile|^tel|_tel|fax")),
     ("iban", re.compile(r"iban|bank_?account|account_?(no|number)")),
-    ("credit_card", re.compile(r"(^|_)(credit_?)?card|^cc_|ccnum|pan$")),
+    ("credit_card", re.compile(r"(?<!dis)card|^cc_|ccnum|pan$")),
     (
         "national_id",
         re.compile(
