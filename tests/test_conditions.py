@@ -163,6 +163,15 @@ def test_a_conditions_table_reads_numbers_as_text_and_dates_in_another_format(fi
     assert out["age"].iloc[0] == 30 and list(out["joined"]) == ["2021-03-01", "2021-04-02"]
 
 
+def test_a_conditions_table_reads_dates_in_the_columns_own_format_first() -> None:
+    days = pd.date_range("2021-01-01", periods=400)
+    df = pd.DataFrame({"day": days.strftime("%d/%m/%Y"), "x": np.arange(400.0)})
+    model = simulacra.create("copula", seed=0).fit(df)
+    for odd in ("2021-03-04", pd.Timestamp("2021-03-04")):  # one ISO cell beside the others
+        out = model.sample(conditions=pd.DataFrame({"day": ["01/02/2021", odd, None]}))
+        assert out["day"].iloc[:2].tolist() == ["01/02/2021", "04/03/2021"]
+
+
 def test_where_leaves_backticks_inside_quoted_values_alone() -> None:
     from simulacra.conditions import parse_where
 

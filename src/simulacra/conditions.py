@@ -584,11 +584,7 @@ def _encode_cells(name: str, cells: pd.Series, present: np.ndarray, transform: A
     dated = transform.column.type == "datetime"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        parsed = (
-            pd.to_datetime(given, errors="coerce", format="mixed")
-            if dated
-            else pd.to_numeric(given, errors="coerce")
-        )
+        parsed = _dates(given, transform.column) if dated else pd.to_numeric(given, "coerce")
     bad = np.flatnonzero(parsed.isna().to_numpy())
     if len(bad):
         row = int(np.flatnonzero(present)[bad[0]])
@@ -600,6 +596,28 @@ def _encode_cells(name: str, cells: pd.Series, present: np.ndarray, transform: A
         return transform.encode(parsed)
     except (ValueError, TypeError) as exc:
         raise InvalidParameterError(f"conditions table: column {name!r}: {exc}") from None
+
+
+def _dates(cells: pd.Series, column: Any) -> pd.Series:
+    """Cells as datetimes: text in the column's format first (01/02/2021 is the 1st of
+    February in ``%d/%m/%Y``), then ISO text and datetimes; NaT where neither reads."""
+    from simulacra._datetimes import parse_datetimes
+
+    text = cells.map(lambda v: v if isinstance(v, str) else None)
+    own = parse_datetimes(text, column.format, errors="coerce") if column.format else None
+    iso = pd.to_datetime(
+        cells.map(lambda v: v.isoformat() if isinstance(v, pd.Timestamp) else v),
+        errors="coerce",
+        format="ISO8601",
+        utc=getattr(own, "dt", None) is not None and own.dt.tz is not None,
+    )
+    found = iso if own is None else own.where(own.notna(), iso)
+    if found.isna().any():  # other text ("01 Mar 2021"), day first where the column is
+        day, month = (column.format or "").find("%d"), (column.format or "").find("%m")
+        dayfirst = day >= 0 and (month < 0 or day < month)
+        loose = pd.to_datetime(text, errors="coerce", format="mixed", dayfirst=dayfirst)
+        found = found.where(found.notna(), loose)
+    return found
 
 
 def _grid_slack(units: float) -> float:
