@@ -172,6 +172,14 @@ def test_a_conditions_table_reads_dates_in_the_columns_own_format_first() -> Non
         assert out["day"].iloc[:2].tolist() == ["01/02/2021", "04/03/2021"]
 
 
+@pytest.mark.parametrize("family", ["copula", "bayesnet"])
+def test_a_value_off_the_grid_by_float_rounding_is_met(family: str) -> None:
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"price": rng.uniform(0, 10, 800).round(2), "g": rng.choice(["a", "b"], 800)})
+    out = simulacra.create(family, seed=0).fit(df).sample(50, conditions={"price": 0.1 + 0.2})
+    assert (out["price"] == 0.3).all()
+
+
 def test_where_leaves_backticks_inside_quoted_values_alone() -> None:
     from simulacra.conditions import parse_where
 
