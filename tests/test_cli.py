@@ -216,7 +216,7 @@ def test_sample_where_conditions_and_rebalance(tmp_path):
     assert len(lines) == 4 and all(",South," in lines[i] for i in (1, 3))
     pd.DataFrame({"age": [30, "thirty"]}).to_csv(tmp_path / "b.csv", index=False)
     bad = run("sample", "m.simz", "--conditions", "b.csv", cwd=tmp_path)
-    assert bad.returncode == 1 and "'age' holds 'thirty' in row 1" in bad.stderr
+    assert bad.returncode == 1 and "'age' holds 'thirty' in row 1 (counting from 0)" in bad.stderr
     assert "Traceback" not in bad.stderr
     bad = run(*args, "--where", "region == 'Mars'", cwd=tmp_path)
     assert bad.returncode == 1 and "never took the value(s) ['Mars']" in bad.stderr
@@ -230,7 +230,7 @@ def test_sample_where_conditions_and_rebalance(tmp_path):
     assert bad.returncode == 1 and "conditions on 'age' contradict" in bad.stderr
 
 
-def test_a_training_file_that_breaks_a_rule_is_named_by_its_lines(tmp_path):
+def test_a_training_file_that_breaks_a_rule_names_its_rows(tmp_path):
     rng = np.random.default_rng(0)
     start = rng.integers(0, 100, 40)
     df = pd.DataFrame({"start": start, "end": start + rng.integers(0, 9, 40)})
@@ -241,9 +241,7 @@ def test_a_training_file_that_breaks_a_rule_is_named_by_its_lines(tmp_path):
     meta.to_json(tmp_path / "meta.json")
     done = run("fit", "orders.csv", "--metadata", "meta.json", "-o", "m.simz", cwd=tmp_path)
     assert done.returncode == 1 and "Traceback" not in done.stderr
-    assert "rows 3, 7, counting the first data row as 0: line(s) 5, 9 of a CSV" in done.stderr
-    lines = (tmp_path / "orders.csv").read_text().splitlines()
-    assert lines[4].endswith(",-1") and lines[8].endswith(",-1")
+    assert "(rows 3, 7, counting the first data row as 0)" in done.stderr
     assert not (tmp_path / "m.simz").exists()
 
 

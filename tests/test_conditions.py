@@ -141,15 +141,23 @@ def test_a_range_ending_on_a_millisecond_timestamp_keeps_it() -> None:
 
 
 def test_a_nested_cell_in_an_integer_conditions_column_is_a_clear_error(fitted: dict) -> None:
-    with pytest.raises(InvalidParameterError, match=r"'age' holds \(20, 40\) in row 1"):
+    with pytest.raises(
+        InvalidParameterError, match=r"'age' holds \(20, 40\) in row 1 \(counting from 0\)"
+    ):
         fitted["copula"].sample(conditions=pd.DataFrame({"age": [30, (20, 40)]}))
 
 
 @pytest.mark.parametrize(
     ("cells", "message"),
     [
-        ({"age": [30, "20-30"]}, r"column 'age' holds '20-30' in row 1, not a number"),
-        ({"joined": ["2021-03-01", None, "soon"]}, r"'joined' holds 'soon' in row 2, not a date"),
+        (
+            {"age": [30, "20-30"]},
+            r"column 'age' holds '20-30' in row 1 \(counting from 0\), not a number",
+        ),
+        (
+            {"joined": ["2021-03-01", None, "soon"]},
+            r"'joined' holds 'soon' in row 2 \(counting from 0\), not a date",
+        ),
     ],
 )
 def test_a_bad_cell_in_a_conditions_table_is_named(fitted: dict, cells: dict, message) -> None:

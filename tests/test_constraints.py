@@ -339,8 +339,7 @@ def test_a_formula_that_the_data_breaks_is_reported() -> None:
     )
     assert constraint_set(meta).training_problems(data) == [
         "1 training row(s) break constraint 't = p * q' (rows 1, counting the first data row "
-        "as 0: line(s) 3 of a CSV file with a header); fix or drop these rows, or remove the "
-        "constraint"
+        "as 0); fix or drop these rows, or remove the constraint"
     ]
 
 

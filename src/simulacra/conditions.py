@@ -204,7 +204,8 @@ def _check_cells(name: str, cells: pd.Series) -> None:
     if nested.any():
         row = int(np.flatnonzero(nested)[0])
         raise InvalidParameterError(
-            f"conditions table: column {name!r} holds {cells.iloc[row]!r} in row {row}; a "
+            f"conditions table: column {name!r} holds {cells.iloc[row]!r} in row {row} (counting "
+            "from 0); a "
             "table gives one value per cell (a range or a set of values goes in a dict: "
             "sample(n, conditions={...}))"
         )
@@ -600,7 +601,8 @@ def _encode_cells(name: str, cells: pd.Series, present: np.ndarray, transform: A
     if len(bad):
         row = int(np.flatnonzero(present)[bad[0]])
         raise InvalidParameterError(
-            f"conditions table: column {name!r} holds {given.iloc[bad[0]]!r} in row {row}, "
+            f"conditions table: column {name!r} holds {given.iloc[bad[0]]!r} in row {row} "
+            "(counting from 0), "
             f"not a {'date' if dated else 'number'}; fix that cell or leave it empty"
         )
     try:

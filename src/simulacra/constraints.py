@@ -257,15 +257,11 @@ def _close(name: str, metadata: Metadata) -> str:
 
 # =================================================================== the set
 def _rows_named(index: pd.Index, rows: np.ndarray) -> str:
-    """Rows by position from 0 (and their lines in a CSV file), or by index label."""
+    """Rows by position, counting the first data row as 0, or by the DataFrame's index label."""
     more = ", ..." if rows.sum() > SHOWN_ROWS else ""
     if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
         first = np.flatnonzero(rows)[:SHOWN_ROWS]
-        lines = ", ".join(str(r + 2) for r in first)
-        return (
-            f"rows {', '.join(map(str, first))}{more}, counting the first data row as 0: "
-            f"line(s) {lines}{more} of a CSV file with a header"
-        )
+        return f"rows {', '.join(map(str, first))}{more}, counting the first data row as 0"
     return f"index labels {', '.join(map(str, index[rows][:SHOWN_ROWS]))}{more}"
 
 
