@@ -271,6 +271,8 @@ def test_a_declared_bound_the_data_passes_is_a_one_line_warning(tmp_path):
         done.stderr
     )
     assert "UserWarning" not in done.stderr and "model.fit(" not in done.stderr
+    quiet = run("fit", "ages.csv", "--metadata", "ages.json", "-o", "m.simz", "-q", cwd=tmp_path)
+    assert quiet.returncode == 0 and quiet.stderr == ""
 
 
 def test_a_detected_city_country_group_keeps_where_and_rebalance_exact(tmp_path):

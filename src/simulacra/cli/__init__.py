@@ -52,8 +52,11 @@ app.add_typer(spec.app, name="spec")
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: user errors become one paragraph on stderr and exit 1; the
-    library's warnings one line each ("warning: ..."), without Python's source line."""
-    warnings.showwarning = _show_warning
+    library's warnings one line each ("warning: ..."), without Python's source line, and
+    none with --quiet."""
+    words = sys.argv[1:] if argv is None else argv
+    quiet = any(w in ("-q", "--quiet") for w in words)  # --quiet: nothing but errors
+    warnings.showwarning = _no_warning if quiet else _show_warning
     try:
         app(args=argv)
     except SimulacraError as exc:
@@ -63,3 +66,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     err.print(Text.assemble(("warning: ", "bold yellow"), str(message)), soft_wrap=True)
+
+
+def _no_warning(*args: object, **kwargs: object) -> None:
+    pass
