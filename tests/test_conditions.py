@@ -210,6 +210,25 @@ def test_where_conditions_on_one_column_meet_both() -> None:
         parse_where(["age >= 30", "age <= 'forty'"])
 
 
+def test_where_conditions_meet_as_their_columns_types_given_the_metadata() -> None:
+    from simulacra.conditions import parse_where
+
+    days = pd.date_range("2021-01-01", periods=60)
+    meta = simulacra.Metadata.detect(
+        pd.DataFrame(
+            {"day": days.strftime("%d/%m/%Y"), "age": np.arange(60), "flag": [True, False] * 30}
+        )
+    )
+    asked = parse_where(["day >= '15/01/2021'", "day >= '01/02/2021'", "day <= '3/2/2021'"], meta)
+    assert asked["day"] == (pd.Timestamp("2021-02-01"), pd.Timestamp("2021-02-03"))
+    assert parse_where(["age == '35'", "age >= 30", "flag == 'true'", "flag == True"], meta) == {
+        "age": 35.0,
+        "flag": True,
+    }
+    with pytest.raises(InvalidParameterError, match="contradict each other"):
+        parse_where(["day >= '15/01/2021'", "day <= '01/01/2021'"], meta)
+
+
 def test_copula_pinned_at_the_largest_value_keeps_the_rest_varied() -> None:
     rng = np.random.default_rng(0)
     a = rng.integers(0, 50, 1000)

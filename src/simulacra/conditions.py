@@ -279,8 +279,12 @@ def rebalance_conditions(
 
 
 # ---------------------------------------------------------- command-line text
-def parse_where(texts: list[str]) -> dict[str, Any]:
+def parse_where(texts: list[str], metadata: Metadata | None = None) -> dict[str, Any]:
     """``--where`` expressions as a conditions dict.
+
+    With the model's ``metadata``, values are read as their column's type first
+    (dates in the column's format, numbers and flags written as text), so two
+    conditions on one column meet as dates and numbers rather than as text.
 
     >>> parse_where(["region == 'North'", "30 <= age <= 40", "plan in ('a', 'b')"])
     {'region': 'North', 'age': (30, 40), 'plan': ['a', 'b']}
@@ -309,8 +313,29 @@ def parse_where(texts: list[str]) -> dict[str, Any]:
             tree.values if isinstance(tree, ast.BoolOp) and isinstance(tree.op, ast.And) else [tree]
         )
         for part in parts:
-            _where_part(part, text, out, aliases)
+            _where_part(part, text, out, aliases, metadata)
     return out
+
+
+def _typed(value: Any, column: Any) -> Any:
+    """A ``--where`` value as its column's type where it reads as one; else unchanged."""
+    if isinstance(value, tuple):
+        return tuple(None if v is None else _typed(v, column) for v in value)
+    if isinstance(value, list):
+        return [_typed(v, column) for v in value]
+    if not isinstance(value, str):
+        return value
+    if column.type == "datetime":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            stamp = _dates(pd.Series([value], dtype=object), column).iloc[0]
+        return value if pd.isna(stamp) else stamp
+    if column.type == "numerical":
+        number = pd.to_numeric(value, errors="coerce")
+        return value if pd.isna(number) else float(number)
+    if column.type == "boolean" and column.true_label is None:
+        return {"true": True, "false": False}.get(value.strip().lower(), value)
+    return value
 
 
 _QUOTE_HINT = (
@@ -318,7 +343,9 @@ _QUOTE_HINT = (
 )
 
 
-def _where_part(node: Any, text: str, out: dict[str, Any], aliases: dict[str, str]) -> None:
+def _where_part(
+    node: Any, text: str, out: dict[str, Any], aliases: dict[str, str], metadata: Metadata | None
+) -> None:
     import ast
 
     if not isinstance(node, ast.Compare):
@@ -331,6 +358,8 @@ def _where_part(node: Any, text: str, out: dict[str, Any], aliases: dict[str, st
                 "closed ranges)"
             )
         column, value, flipped = _column_and_value(left, right, text, aliases)
+        if metadata is not None and column in metadata.columns:
+            value = _typed(value, metadata.columns[column])
         if not isinstance(op, ast.Eq | ast.In):
             value = (None, value) if isinstance(op, ast.LtE) != flipped else (value, None)
         out[column] = _both(column, out[column], value) if column in out else value

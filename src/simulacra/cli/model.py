@@ -182,7 +182,7 @@ def sample(
     from simulacra.conditions import parse_rebalance, parse_where
 
     model = simulacra.load(model_path)
-    asked: Any = parse_where(where) if where else None
+    asked: Any = parse_where(where, model.metadata_) if where else None
     if conditions is not None:
         if asked:
             raise InvalidParameterError("use --where or --conditions, not both")
