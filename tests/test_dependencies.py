@@ -112,3 +112,12 @@ def test_a_condition_on_a_grouped_category_is_still_met_exactly(family):
     out = model.sample(2_000, rebalance={"country": {"Malta": 0.3}}, seed=2)
     assert (out["country"] == "Malta").mean() == pytest.approx(0.3, abs=0.03)
     assert (out["city"].map(RARE_COUNTRY_CITIES) == out["country"]).all()
+
+
+@pytest.mark.parametrize("family", ["copula", "cart", "bayesnet"])
+def test_rebalancing_within_a_condition_shares_out_only_what_the_condition_allows(family):
+    # the cities other than the one asked for share the rest as they do in France, so no
+    # Berlin row is planned only to contradict the condition
+    model = simulacra.create(family, seed=0).fit(people_with_a_rare_country(3000, 0.02))
+    out = model.sample(1000, conditions={"country": "France"}, rebalance={"city": {"Lyon": 0.8}})
+    assert out["city"].value_counts(normalize=True).to_dict() == {"Lyon": 0.8, "Paris": 0.2}

@@ -62,7 +62,9 @@ def make_plan(
         raise InvalidParameterError("say how many rows to sample: sample(n)")
     if rebalance is not None:
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(3,)))
-        shares = category_shares(model, list(rebalance) if isinstance(rebalance, dict) else [])
+        columns = list(rebalance) if isinstance(rebalance, dict) else []
+        given = conditions if isinstance(conditions, dict) else None
+        shares = category_shares(model, columns, given)
         table = rebalance_conditions(rebalance, model.metadata_, shares, n, rng)
         extra, _ = parse_conditions(table, model.metadata_, model.processor_, n)
         parsed = extra if parsed is None else parsed.combine(extra)
@@ -146,11 +148,17 @@ def _pinned(conditions: dict | pd.DataFrame | None) -> pd.DataFrame:
     return pd.DataFrame(single, index=range(1))
 
 
-def category_shares(model: Synthesizer, columns: list[str]) -> dict[str, dict[Any, float]]:
+def category_shares(
+    model: Synthesizer, columns: list[str], conditions: dict | None = None
+) -> dict[str, dict[Any, float]]:
     """Each category's share under the model (every known category, zero if never drawn),
-    and a column that can be missing has the missing share under ``None``."""
-    rng = np.random.default_rng(np.random.SeedSequence(0, spawn_key=(4,)))
-    decoded = to_source(model, model._sample(SHARE_ROWS, rng), learned_only=True)
+    and a column that can be missing has the missing share under ``None``. Given
+    ``conditions``, the shares among rows that meet them (the cities of one country)."""
+    if conditions:
+        decoded = model.sample(SHARE_ROWS, seed=0, conditions=conditions)
+    else:
+        rng = np.random.default_rng(np.random.SeedSequence(0, spawn_key=(4,)))
+        decoded = to_source(model, model._sample(SHARE_ROWS, rng), learned_only=True)
     out = {}
     for name in columns:
         transform = model.processor_.transforms_.get(name)
