@@ -562,7 +562,7 @@ def _bounds(name: str, value: Any, n: int, transform: Any, column: Any) -> tuple
         high = np.full(n, np.inf)
         encoded = _encode_cells(name, value, present, transform) if present.any() else np.zeros(0)
         _check_values(name, encoded, step, seen_low, seen_high, column)
-        low[present] = high[present] = _on_grid(encoded, step)
+        low[present] = high[present] = _on_grid(encoded, step, column)
         return low, high
     if value is None:
         return np.full(n, -np.inf), np.full(n, np.inf)
@@ -600,14 +600,15 @@ def _bounds(name: str, value: Any, n: int, transform: Any, column: Any) -> tuple
         return np.full(n, low), np.full(n, high)
     encoded = np.array([_encode_scalar(transform, value, name)])
     _check_values(name, encoded, step, seen_low, seen_high, column)
-    pinned = _on_grid(encoded, step)[0]
+    pinned = _on_grid(encoded, step, column)[0]
     return np.full(n, pinned), np.full(n, pinned)
 
 
-def _on_grid(values: np.ndarray, step: float) -> np.ndarray:
-    """Values moved onto the column's grid: 0.1 + 0.2 on a cents column is 0.3."""
+def _on_grid(values: np.ndarray, step: float, column: Any) -> np.ndarray:
+    """Numbers moved onto the column's grid: 0.1 + 0.2 on a cents column is 0.3 (datetimes
+    are encoded from whole ticks already, and a millisecond in ~1.7e12 would not survive)."""
     values = np.asarray(values, dtype="float64")
-    if step <= 0:
+    if step <= 0 or column.type == "datetime":
         return values
     if step < 1:  # divide by the whole number of steps per unit: 30 / 100 is 0.3 exactly
         return np.rint(values / step) / np.rint(1 / step)

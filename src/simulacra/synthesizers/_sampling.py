@@ -64,6 +64,12 @@ def make_plan(
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(3,)))
         columns = list(rebalance) if isinstance(rebalance, dict) else []
         given = conditions if isinstance(conditions, dict) else None
+        both = sorted(set(columns) & set(given or {}), key=str)
+        if both:
+            raise InvalidParameterError(
+                f"{', '.join(map(str, both))}: conditioned twice (conditions and rebalance); "
+                "keep one"
+            )
         shares = category_shares(model, columns, given)
         table = rebalance_conditions(rebalance, model.metadata_, shares, n, rng)
         extra, _ = parse_conditions(table, model.metadata_, model.processor_, n)
