@@ -98,6 +98,11 @@ def test_evaluate_gates_on_a_bar(tmp_path, demo):
     assert "utility" in useful.stdout
     unknown = run(*args, "--fail-under", "vibes=0.5", cwd=tmp_path)
     assert unknown.returncode == 1 and "unknown section" in unknown.stderr
+    for bars in (["fidelity=0.999", "privacy=0.1"], ["privacy=0.1", "fidelity=0.999"]):
+        both = run(*args, *[x for b in bars for x in ("--fail-under", b)], cwd=tmp_path)
+        assert both.returncode == 1 and f"fidelity {score:.3f} < 0.999" in both.stderr
+    too_high = run(*args, "--fail-under", "fidelity=1.5", cwd=tmp_path)
+    assert too_high.returncode == 1 and "scores run from 0 to 1" in too_high.stderr
 
 
 def test_evaluate_fairness_html_and_mismatch(tmp_path, demo):

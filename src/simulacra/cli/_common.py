@@ -66,20 +66,28 @@ def _score_text(score: float) -> str:
     return "—" if score != score else f"{score:.3f}"
 
 
-def _parse_bars(text: str | None, extra: tuple[str, ...] = ()) -> dict[str, float]:
-    """``fidelity=0.85,privacy=0.5`` -> {"fidelity": 0.85, "privacy": 0.5}.
+def _parse_bars(texts: list[str] | None, extra: tuple[str, ...] = ()) -> dict[str, float]:
+    """``["fidelity=0.85,privacy=0.5"]`` -> {"fidelity": 0.85, "privacy": 0.5}; every bar of
+    every repeat counts (a section named twice is an error).
 
     The sections are the single-table ones, and ``extra`` ones (a database's).
     """
     bars: dict[str, float] = {}
-    for item in filter(None, (text or "").split(",")):
+    for item in (i for text in texts or [] for i in text.split(",") if i.strip()):
         name, _, value = item.partition("=")
         try:
-            bars[name.strip()] = float(value)
+            bar = float(value)
         except ValueError:
             raise InvalidParameterError(
                 f"--fail-under {item!r} must look like section=number, e.g. fidelity=0.85"
             ) from None
+        if not 0 <= bar <= 1:
+            raise InvalidParameterError(
+                f"--fail-under {item!r}: scores run from 0 to 1; give a bar in that range"
+            )
+        if name.strip() in bars:
+            raise InvalidParameterError(f"--fail-under names {name.strip()!r} twice; keep one")
+        bars[name.strip()] = bar
     from simulacra.evaluate.report import SECTION_ORDER
 
     known = set(SECTION_ORDER) | set(extra)

@@ -109,8 +109,11 @@ def db_evaluate(
         ),
     ] = False,
     fail_under: Annotated[
-        str | None,
-        typer.Option(help="Exit 1 when a section scores below its bar, e.g. integrity=1."),
+        list[str] | None,
+        typer.Option(
+            help="Exit 1 when a section scores below its bar, e.g. integrity=1; repeat or "
+            "separate with commas for more bars (all must pass)."
+        ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed for the metrics' sampling.", min=0)] = 0,
     quiet: Quiet = False,

@@ -66,8 +66,11 @@ def evaluate(
         ),
     ] = False,
     fail_under: Annotated[
-        str | None,
-        typer.Option(help="Exit 1 when a section scores below its bar, e.g. fidelity=0.85."),
+        list[str] | None,
+        typer.Option(
+            help="Exit 1 when a section scores below its bar, e.g. fidelity=0.85; repeat or "
+            "separate with commas for more bars (all must pass)."
+        ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed for the metrics' sampling.", min=0)] = 0,
     quiet: Quiet = False,
