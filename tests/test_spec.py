@@ -154,6 +154,12 @@ def test_declared_statistics_come_back_within_sampling_error():
     assert t["x"].corr(t["k"]) > 0.2
 
 
+def test_tables_of_no_rows_keep_their_columns():
+    empty = simulacra.generate(SHOP, rows={"customers": 0, "products": 0}, seed=0)
+    assert len(empty["customers"]) == 0 and len(empty["orders"]) == 0
+    assert list(empty["customers"].columns) == list(simulacra.generate(SHOP)["customers"].columns)
+
+
 def test_same_seed_same_tables_and_other_seed_other_tables():
     a, b = simulacra.generate(STATS, seed=1), simulacra.generate(STATS, seed=1)
     pd.testing.assert_frame_equal(a["t"], b["t"])

@@ -276,6 +276,8 @@ def _scalar(value: Any, kind: pa.DataType) -> pa.Scalar:
 
 def _scatter(pieces: list[tuple[np.ndarray, pa.Array]], n: int) -> pa.Array:
     """Arrays for disjoint row masks put back in row order."""
+    if not pieces:  # no rows at all
+        return pa.nulls(n)
     kinds = {p.type for _, p in pieces if p.type != pa.null()}
     if len(kinds) > 1:
         kind = pa.float64() if all(_numeric(k) for k in kinds) else pa.string()
