@@ -207,6 +207,33 @@ def test_detect_does_not_invent_links():
     assert meta.primary_keys == {"people": ["id"], "pets": ["pet_id"]}
 
 
+def test_a_repeated_key_or_a_few_orphans_are_reported_not_detected_around():
+    rng = np.random.default_rng(0)
+    customers = pd.DataFrame(
+        {"customer_id": np.arange(1, 401), "segment": rng.choice(["retail", "business"], 400)}
+    )
+    orders = pd.DataFrame(
+        {"order_id": np.arange(1, 1201), "customer_id": rng.integers(1, 401, 1200)}
+    )
+    repeated = customers.copy()
+    repeated.loc[2, "customer_id"] = 1  # one repeat: still the key, not (customer_id, segment)
+    meta = MultiTableMetadata.detect({"customers": repeated, "orders": orders})
+    assert meta.primary_keys["customers"] == ["customer_id"]
+    assert links_of(meta) == {("orders", ("customer_id",), "customers")}
+    with pytest.raises(InvalidDataError, match=r"primary key \['customer_id'\] repeats values"):
+        simulacra.create_multi("hierarchical", seed=0).fit(
+            {"customers": repeated, "orders": orders}
+        )
+    orphaned = orders.copy()
+    orphaned.loc[:2, "customer_id"] = 9999  # three orphans: the link stays, and is reported
+    meta = MultiTableMetadata.detect({"customers": customers, "orders": orphaned})
+    assert links_of(meta) == {("orders", ("customer_id",), "customers")}
+    with pytest.raises(InvalidDataError, match=r"3 row\(s\) refer to customers rows that do not"):
+        simulacra.create_multi("hierarchical", seed=0).fit(
+            {"customers": customers, "orders": orphaned}
+        )
+
+
 def test_json_round_trip(shop_meta, tmp_path):
     assert MultiTableMetadata.from_json(shop_meta.to_json()) == shop_meta
     path = tmp_path / "shop.json"

@@ -8,6 +8,8 @@ from simulacra._formulas import detect_sums
 from simulacra.metadata import Column, Metadata
 from simulacra.relational.metadata import ForeignKey, MultiTableMetadata
 
+NEAR_SHARE = 0.01  # a key's repeats or orphans up to this share are mistakes to report
+
 
 def singular(name: str) -> str:
     """``customers`` -> ``customer``, ``categories`` -> ``category`` (a plain heuristic)."""
@@ -26,6 +28,11 @@ def _unique(df: pd.DataFrame, cols: list[str]) -> bool:
     return len(df) > 0 and not part.isna().any().any() and not part.duplicated().any()
 
 
+def _nearly_unique(values: pd.Series) -> bool:
+    """At most 1% of the rows repeat an earlier value or are empty."""
+    return len(values) > 0 and values.duplicated().mean() + values.isna().mean() <= NEAR_SHARE
+
+
 def _key_like(name: str) -> bool:
     low = name.lower()
     return low == "id" or low.endswith(("_id", "id", "_key", "_code", "_no"))
@@ -41,6 +48,10 @@ def _primary_key(table: str, df: pd.DataFrame) -> list[str]:
     for c in names:
         if _key_like(c) and _unique(df, [c]):
             return [c]
+    for cand in preferred:  # the table's own id, all but a few rows unique: still the key,
+        for c in names:  # and validation names the repeats (a composite key would hide them)
+            if c.lower() == cand and _nearly_unique(df[c]):
+                return [c]
     ids = [c for c in names if _key_like(c)]
     for i, a in enumerate(ids):  # a composite key: two key-like columns, or one and a counter
         for b in ids[i + 1 :] + [c for c in names if c not in ids]:
@@ -57,12 +68,13 @@ def _name_matches(column: str, parent: str, parent_key: str) -> bool:
     )
 
 
-def _subset(values: pd.Series, keys: pd.Series) -> bool:
+def _subset(values: pd.Series, keys: pd.Series, share: float = 1.0) -> bool:
+    """Whether the values (at least ``share`` of them) are among ``keys``."""
     present = values.dropna()
     if len(present) == 0:
         return False
     try:
-        return bool(present.isin(keys).all())
+        return bool(present.isin(keys).mean() >= share)
     except TypeError:
         return False
 
@@ -120,10 +132,13 @@ def _foreign_keys(tables: dict[str, pd.DataFrame], pks: dict[str, list[str]]) ->
             if not isinstance(col, str) or col in taken:
                 continue
             named = [p for p, k in single.items() if p != name and _name_matches(col, p, k)]
-            named = named or [  # the same name as another table's key, and its values
-                p
+            named = named or [  # the same name as another table's key, and its values (a
+                p  # few orphans kept, for validation to name them)
                 for p, k in single.items()
-                if p != name and k == col and k != "id" and _subset(df[col], tables[p][k])
+                if p != name
+                and k == col
+                and k != "id"
+                and _subset(df[col], tables[p][k], 1 - NEAR_SHARE)
             ]
             if own == [col] and not named:
                 continue
