@@ -5,10 +5,14 @@ by the training data's range, categories one-hot at half weight (a mismatch
 costs 1), a missing value its own dimension; the L1 distance divided by the
 number of columns lies in [0, 1].
 
-- exact copies: synthetic rows equal to a training row on every learned column;
+- exact copies: synthetic rows equal to a training row on every learned column
+  (with a holdout, only those beyond the share of holdout rows equal to a
+  training row count against the score: real rows of few distinct values
+  repeat each other);
 - near copies: synthetic rows closer to a training row than 95% of training
   rows are to their nearest other training row (a fresh sample from the
-  training distribution has about 5% of those; only the excess counts);
+  training distribution has about 5% of those, the holdout's share where it
+  has more; only the excess counts);
 - NNDR: a synthetic row's distance to its nearest training row over the
   distance to the second nearest; near 0 when it sits on one particular record;
 - with a holdout (real rows the model never saw): the share of synthetic rows
@@ -95,6 +99,11 @@ def _risk(members: float, outsiders: float) -> float:
     return float(np.clip((members - outsiders) / (1.0 - outsiders), 0.0, 1.0))
 
 
+def _beyond(share: float, base: float) -> float:
+    """1 - the share of rows beyond what real rows show, scaled to what is left above it."""
+    return 1.0 - max(0.0, share - base) / (1.0 - base) if base < 1 else 1.0
+
+
 def privacy_metrics(
     train: np.ndarray,
     synthetic: np.ndarray,
@@ -151,6 +160,23 @@ def privacy_metrics(
     parts = [1.0 - exact, 1.0 - max(0.0, near - NEAR_QUANTILE) / (1.0 - NEAR_QUANTILE)]
     to_members = to_train
     if holdout is not None:
+        # where real rows repeat each other (few distinct values), unseen real rows copy
+        # training rows too: only copies beyond the holdout's own share count
+        unseen = _nearest(train, holdout)[:, 0]
+        repeats = float(np.mean(unseen <= 1e-12))
+        close = max(NEAR_QUANTILE, float(np.mean(unseen <= threshold)))
+        parts = [_beyond(exact, repeats), _beyond(near, close)]
+        metrics.insert(
+            1,
+            Metric(
+                "holdout_copy_share",
+                "privacy",
+                repeats,
+                False,
+                "share of holdout rows equal to a training row: how often real rows repeat "
+                "each other (exact copies up to this share are no leak)",
+            ),
+        )
         members = train if members is None else members
         to_members = _nearest(members, synthetic)[:, 0]
         to_holdout = _nearest(holdout, synthetic)[:, 0]
