@@ -365,3 +365,19 @@ def test_a_small_holdout_does_not_hide_copies(split):
     synth = simulacra.create("bootstrap", seed=0).fit(train).sample(1000)
     report = simulacra.evaluate(train, synth, holdout=holdout.iloc[:20])
     assert report.of("exact_copy_share")[0].value > 0.95
+
+
+def test_utility_not_scored_says_why():
+    rng = np.random.default_rng(0)
+    n = 1000  # a target the features say nothing about: no real skill to keep
+    df = pd.DataFrame(
+        {
+            "x": rng.normal(size=n),
+            "z": rng.normal(size=n),
+            "y": rng.choice(["a", "b"], n, p=[0.6, 0.4]),
+        }
+    )
+    synthetic = simulacra.create("independent", seed=0).fit(df.iloc[:800]).sample(800)
+    report = simulacra.evaluate(df.iloc[:800], synthetic, holdout=df.iloc[800:], target="y", seed=0)
+    assert report.scores["utility"] != report.scores["utility"]
+    assert any("no better than a blind guess" in note for note in report.notes)

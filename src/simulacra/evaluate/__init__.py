@@ -123,6 +123,12 @@ def evaluate(
                 frames["real"], frames["synthetic"], frames["holdout"], meta, target, seed
             )
             metrics += utility
+            if scores["utility"] != scores["utility"]:
+                notes.append(
+                    f"ML utility not scored: a model trained on the real rows predicts "
+                    f"{target!r} on the holdout no better than a blind guess (the majority "
+                    "class, or the mean), so there is no real skill for the synthetic copy to keep"
+                )
         else:
             notes.append("ML utility needs a holdout of real rows to test on; none was given")
     privacy, scores["privacy"], figures["distance_to_closest_record"] = _privacy(
