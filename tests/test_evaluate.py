@@ -381,3 +381,15 @@ def test_utility_not_scored_says_why():
     report = simulacra.evaluate(df.iloc[:800], synthetic, holdout=df.iloc[800:], target="y", seed=0)
     assert report.scores["utility"] != report.scores["utility"]
     assert any("no better than a blind guess" in note for note in report.notes)
+
+
+def test_a_constant_synthetic_target_scores_utility_zero_without_warnings():
+    rng = np.random.default_rng(0)
+    n = 1000
+    y = np.where(rng.normal(size=n) > 0, "a", "b")
+    df = pd.DataFrame({"x": rng.normal(size=n) + (y == "a") * 2, "z": rng.normal(size=n), "y": y})
+    synthetic = df.iloc[:800].assign(y="a")  # a copy that learned one class only
+    report = simulacra.evaluate(df.iloc[:800], synthetic, holdout=df.iloc[800:], target="y", seed=0)
+    values = {m.name: m.value for m in report.metrics}
+    assert report.scores["utility"] == 0.0 and values["tstr"] == 0.5
+    assert values["feature_importance_agreement"] != values["feature_importance_agreement"]

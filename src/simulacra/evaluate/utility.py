@@ -72,7 +72,12 @@ def utility_metrics(
     (trtr, imp_real), (tstr, imp_synth) = results["trtr"], results["tstr"]
     from scipy.stats import spearmanr  # scipy.stats and scikit-learn: on first use
 
-    agreement = float(spearmanr(imp_real, imp_synth).statistic) if len(features) > 1 else 1.0
+    if len(features) < 2:
+        agreement = 1.0
+    elif np.ptp(imp_real) == 0 or np.ptp(imp_synth) == 0:  # a model that learned nothing
+        agreement = float("nan")
+    else:
+        agreement = float(spearmanr(imp_real, imp_synth).statistic)
     label = {"roc_auc": "ROC AUC", "accuracy": "accuracy", "r2": "R²"}[measure]
     names = (target,)
     metrics = [
