@@ -99,11 +99,6 @@ def _risk(members: float, outsiders: float) -> float:
     return float(np.clip((members - outsiders) / (1.0 - outsiders), 0.0, 1.0))
 
 
-def _beyond(share: float, base: float) -> float:
-    """1 - the share of rows beyond what real rows show, scaled to what is left above it."""
-    return 1.0 - max(0.0, share - base) / (1.0 - base) if base < 1 else 1.0
-
-
 def privacy_metrics(
     train: np.ndarray,
     synthetic: np.ndarray,
@@ -156,16 +151,17 @@ def privacy_metrics(
             "its distance to the second nearest (near 0 = it sits on one record)",
         ),
     ]
-    # A fresh sample from the training distribution has about NEAR_QUANTILE near copies.
-    parts = [1.0 - exact, 1.0 - max(0.0, near - NEAR_QUANTILE) / (1.0 - NEAR_QUANTILE)]
-    to_members = to_train
+    # Only copies beyond what real rows show count: a fresh sample from the training
+    # distribution has about NEAR_QUANTILE near copies and, where real rows repeat each other
+    # (few distinct values), unseen real rows equal training rows too (the holdout's share).
+    repeats, close = 0.0, NEAR_QUANTILE
     if holdout is not None:
-        # where real rows repeat each other (few distinct values), unseen real rows copy
-        # training rows too: only copies beyond the holdout's own share count
         unseen = _nearest(train, holdout)[:, 0]
         repeats = float(np.mean(unseen <= 1e-12))
         close = max(NEAR_QUANTILE, float(np.mean(unseen <= threshold)))
-        parts = [_beyond(exact, repeats), _beyond(near, close)]
+    parts = [1.0 - _risk(exact, repeats), 1.0 - _risk(near, close)]
+    to_members = to_train
+    if holdout is not None:
         metrics.insert(
             1,
             Metric(
