@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import math
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -130,13 +129,14 @@ def _json_or_text(raw: str) -> Any:
 
 def _row_count(text: str) -> int:
     """A row count as written: 5000, 1e6 or 10_000 (the library judges the value)."""
+    from simulacra.spec.build import whole_number
+
     try:
-        number = float(text.replace("_", ""))
+        return whole_number(text)
     except ValueError:
-        number = math.nan
-    if not (math.isfinite(number) and number == int(number)):
-        raise typer.BadParameter(f"{text!r} is not a whole number of rows (e.g. 5000 or 1e6)")
-    return int(number)
+        raise typer.BadParameter(
+            f"{text!r} is not a whole number of rows (e.g. 5000 or 1e6)"
+        ) from None
 
 
 def sample(

@@ -39,7 +39,7 @@ from simulacra.spec.load import Path_, Problems, Source
 from simulacra.spec.patterns import Pattern, PatternError
 from simulacra.spec.providers import locale_problem
 
-__all__ = ["Spec", "TableSpec", "build", "parse_rows"]
+__all__ = ["Spec", "TableSpec", "build", "parse_rows", "whole_number"]
 
 DEFAULT_ROWS = 1000
 DEFAULT_LOCALE = "en_US"
@@ -72,12 +72,20 @@ class Spec:
         return f"Spec({self.name!r}, tables={list(self.tables)})"
 
 
-def parse_rows(value: Any) -> int:
-    """A row count from 1000, 1e6, '1e6' or '10_000'; ValueError if not a whole number >= 0."""
+def whole_number(value: Any) -> int:
+    """A whole number from 1000, 1e6, '1e6', '10_000' or -5; ValueError if it is none."""
     number = float(str(value).replace("_", "")) if isinstance(value, str) else float(value)
-    if not (number >= 0 and math.isfinite(number) and number == int(number)):
+    if not (math.isfinite(number) and number == int(number)):
         raise ValueError(f"{value!r} is not a whole number of rows")
     return int(number)
+
+
+def parse_rows(value: Any) -> int:
+    """A row count from 1000, 1e6, '1e6' or '10_000'; ValueError if not a whole number >= 0."""
+    number = whole_number(value)
+    if number < 0:
+        raise ValueError(f"{value!r} is not a whole number of rows")
+    return number
 
 
 def build(source: Source) -> Spec:
