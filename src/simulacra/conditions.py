@@ -26,6 +26,7 @@ from simulacra.processor import NULL_SUFFIX, Processor
 __all__ = [
     "Conditions",
     "Evidence",
+    "check_not_twice",
     "met",
     "parse_conditions",
     "parse_rebalance",
@@ -74,11 +75,7 @@ class Evidence:
 
     def combine(self, other: Evidence) -> Evidence:
         """Both sets of conditions on the same rows; a column in both is an error."""
-        both = sorted(set(self.columns) & set(other.columns))
-        if both:
-            raise InvalidParameterError(
-                f"{', '.join(both)}: conditioned twice (conditions and rebalance); keep one"
-            )
+        check_not_twice(self.columns, other.columns)
         return Evidence(self.n, {**self.allowed, **other.allowed}, {**self.bounds, **other.bounds})
 
     def patterns(self) -> np.ndarray:
@@ -110,6 +107,15 @@ class Conditions:
         tables = [t for t in (self.table, other.table) if t is not None]
         table = pd.concat(tables, axis=1) if tables else None
         return Conditions(self.evidence.combine(other.evidence), self.text + other.text, table)
+
+
+def check_not_twice(conditioned: Any, rebalanced: Any) -> None:
+    """A column both conditioned and rebalanced is an error naming it."""
+    both = sorted(set(conditioned) & set(rebalanced), key=str)
+    if both:
+        raise InvalidParameterError(
+            f"{', '.join(map(str, both))}: conditioned twice (conditions and rebalance); keep one"
+        )
 
 
 class _Missing:
@@ -326,9 +332,7 @@ def _typed(value: Any, column: Any) -> Any:
     if not isinstance(value, str):
         return value
     if column.type == "datetime":
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            stamp = _dates(pd.Series([value], dtype=object), column).iloc[0]
+        stamp = _dates(pd.Series([value], dtype=object), column).iloc[0]
         return value if pd.isna(stamp) else stamp
     if column.type == "numerical":
         number = pd.to_numeric(value, errors="coerce")
@@ -624,9 +628,7 @@ def _encode_cells(name: str, cells: pd.Series, present: np.ndarray, transform: A
     except (ValueError, TypeError):
         pass
     dated = transform.column.type == "datetime"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        parsed = _dates(given, transform.column) if dated else pd.to_numeric(given, "coerce")
+    parsed = _dates(given, transform.column) if dated else pd.to_numeric(given, "coerce")
     bad = np.flatnonzero(parsed.isna().to_numpy())
     if len(bad):
         row = int(np.flatnonzero(present)[bad[0]])
@@ -647,19 +649,21 @@ def _dates(cells: pd.Series, column: Any) -> pd.Series:
     from simulacra._datetimes import parse_datetimes
 
     text = cells.map(lambda v: v if isinstance(v, str) else None)
-    own = parse_datetimes(text, column.format, errors="coerce") if column.format else None
-    iso = pd.to_datetime(
-        cells.map(lambda v: v.isoformat() if isinstance(v, pd.Timestamp) else v),
-        errors="coerce",
-        format="ISO8601",
-        utc=getattr(own, "dt", None) is not None and own.dt.tz is not None,
-    )
-    found = iso if own is None else own.where(own.notna(), iso)
-    if found.isna().any():  # other text ("01 Mar 2021"), day first where the column is
-        day, month = (column.format or "").find("%d"), (column.format or "").find("%m")
-        dayfirst = day >= 0 and (month < 0 or day < month)
-        loose = pd.to_datetime(text, errors="coerce", format="mixed", dayfirst=dayfirst)
-        found = found.where(found.notna(), loose)
+    with warnings.catch_warnings():  # pandas warns on each format it has to guess
+        warnings.simplefilter("ignore")
+        own = parse_datetimes(text, column.format, errors="coerce") if column.format else None
+        iso = pd.to_datetime(
+            cells.map(lambda v: v.isoformat() if isinstance(v, pd.Timestamp) else v),
+            errors="coerce",
+            format="ISO8601",
+            utc=own is not None and own.dt.tz is not None,
+        )
+        found = iso if own is None else own.where(own.notna(), iso)
+        if found.isna().any():  # other text ("01 Mar 2021"), day first where the column is
+            day, month = (column.format or "").find("%d"), (column.format or "").find("%m")
+            dayfirst = day >= 0 and (month < 0 or day < month)
+            loose = pd.to_datetime(text, errors="coerce", format="mixed", dayfirst=dayfirst)
+            found = found.where(found.notna(), loose)
     return found
 
 

@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from simulacra.conditions import Conditions, Evidence, met, parse_conditions, rebalance_conditions
+from simulacra.conditions import (
+    Conditions,
+    Evidence,
+    check_not_twice,
+    met,
+    parse_conditions,
+    rebalance_conditions,
+)
 from simulacra.errors import InvalidParameterError
 from simulacra.processor import NULL_SUFFIX
 
@@ -64,33 +71,33 @@ def make_plan(
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(3,)))
         columns = list(rebalance) if isinstance(rebalance, dict) else []
         given = conditions if isinstance(conditions, dict) else None
-        both = sorted(set(columns) & set(given or {}), key=str)
-        if both:
-            raise InvalidParameterError(
-                f"{', '.join(map(str, both))}: conditioned twice (conditions and rebalance); "
-                "keep one"
-            )
+        check_not_twice(given or {}, columns)  # before the shares are read under the conditions
         shares = category_shares(model, columns, given)
         table = rebalance_conditions(rebalance, model.metadata_, shares, n, rng)
         extra, _ = parse_conditions(table, model.metadata_, model.processor_, n)
         parsed = extra if parsed is None else parsed.combine(extra)
     constraints = getattr(model, "constraints_", None) or None
-    if parsed is not None and constraints is not None:
-        _check_against_rules(model, parsed, conditions)
-    exact = parsed is not None and _family_conditions(model, _learned(model, parsed.evidence))
+    exact = whole = False
+    if parsed is not None:
+        regrouped = _regrouped(model, parsed.evidence)
+        if constraints is not None:
+            _check_against_rules(model, parsed, conditions, regrouped)
+        native = _native(model, regrouped)
+        exact = _family_conditions(model, native)
+        whole = len(native.columns) == len(regrouped.columns)
     plan = Plan(n, parsed, constraints, exact)
     if constraints is not None:
         plan.state = constraints.new_run_state()
     if parsed is not None:
-        whole = exact and len(_learned(model, parsed.evidence).columns) == len(
-            (constraints.evidence(parsed.evidence) if constraints else parsed.evidence).columns
-        )
-        plan.method = "exact" if whole else "partly exact" if exact else "rejection"
+        plan.method = ("exact" if whole else "partly exact") if exact else "rejection"
     return plan
 
 
 def _check_against_rules(
-    model: Synthesizer, parsed: Conditions, conditions: dict | pd.DataFrame | None
+    model: Synthesizer,
+    parsed: Conditions,
+    conditions: dict | pd.DataFrame | None,
+    regrouped: Evidence,
 ) -> None:
     """Conditions no row can meet under the rules are an error before any row is drawn:
     values a rule checks on its own (``end`` before ``start``, both given), and codes
@@ -116,7 +123,7 @@ def _check_against_rules(
                 "sampled row keeps; change the conditions"
             )
     evidence = parsed.evidence
-    for name, codes in model.constraints_.evidence(evidence).allowed.items():
+    for name, codes in regrouped.allowed.items():
         if name in evidence.allowed or codes.all(axis=1).all():
             continue
         empty = np.flatnonzero(~codes.any(axis=1))
@@ -194,21 +201,25 @@ def _learned(model: Synthesizer, evidence: Evidence) -> Evidence:
     """The conditions on the columns the family learns as they are (a city's as its
     combination's); conditions on columns a rule rebuilds (a formula's total) are left
     to the check after drawing."""
+    return _native(model, _regrouped(model, evidence))
+
+
+def _regrouped(model: Synthesizer, evidence: Evidence) -> Evidence:
+    """Conditions on a group the rules learn as one code, as conditions on that code."""
     constraints = getattr(model, "constraints_", None)
-    if constraints:
-        evidence = constraints.evidence(evidence)
-    native = _native_columns(model, evidence)
+    return constraints.evidence(evidence) if constraints else evidence
+
+
+def _native(model: Synthesizer, evidence: Evidence) -> Evidence:
+    """The conditions on columns the family learns unchanged (not rebuilt by a rule)."""
+    learned = {c.name for c in model.columns_}
+    changed = set(getattr(model, "reparametrized_", []))
+    native = {c for c in evidence.columns if c in learned and c not in changed}
     if len(native) == len(evidence.columns):
         return evidence
     allowed = {k: v for k, v in evidence.allowed.items() if k in native}
     bounds = {k: v for k, v in evidence.bounds.items() if k in native}
     return Evidence(evidence.n, allowed, bounds)
-
-
-def _native_columns(model: Synthesizer, evidence: Evidence) -> set[str]:
-    learned = {c.name for c in model.columns_}
-    changed = set(getattr(model, "reparametrized_", []))
-    return {c for c in evidence.columns if c in learned and c not in changed}
 
 
 def _family_conditions(model: Synthesizer, evidence: Evidence) -> bool:
