@@ -99,12 +99,14 @@ def fitted() -> dict:
 
 @pytest.mark.parametrize("family", FAMILIES)
 def test_fit_and_sample_spend_within_the_budget(family):
-    budget = PrivacyBudget(20.0, 1e-4)
-    model = _dp(family, epsilon=10.0).fit(_table(), budget=budget)  # ranges, categories too
+    # epsilon 20: each column's range gets 1.33; at 10 (0.67) the range of 'y' on these 300
+    # rows found no bucket clear of the noise in 6 of 3,000 draws, a flake in CI
+    budget = PrivacyBudget(40.0, 1e-4)
+    model = _dp(family, epsilon=20.0).fit(_table(), budget=budget)  # ranges, categories too
     out = model.sample(50)
     assert list(out.columns) == ["x", "y", "group"] and len(out) == 50
     ledger = model.privacy_ledger()
-    assert math.fsum(s["epsilon"] for s in ledger) <= 10.0 + 1e-9
+    assert math.fsum(s["epsilon"] for s in ledger) <= 20.0 + 1e-9
     assert {"the row count", "the categories of 'group'"} <= {s["what"] for s in ledger}
     entry = _training(model)
     assert entry == ledger[-1]  # training spends what the releases before it left
