@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 import simulacra
 import simulacra.spec
+from simulacra.errors import InputError
 from simulacra.spec.generate import to_frame
 from simulacra.spec.patterns import Pattern
 from simulacra.spec.schema import SCHEMA_PATH, schema_text
@@ -267,3 +268,24 @@ def test_cli_generates_a_joined_database(tmp_path):
     )
     assert bad.returncode == 1 and "set the rows of 'customers'" in bad.stderr
     assert "Traceback" not in bad.stderr
+    before = (tmp_path / "shop" / "customers.csv").read_bytes()
+    again = [*args, "--format", "csv", "--seed", "4"]
+    taken = subprocess.run(again, cwd=tmp_path, capture_output=True, text=True, env=env)
+    assert taken.returncode == 1 and "already has shop/customers.csv" in taken.stderr
+    assert "--replace" in taken.stderr and "Traceback" not in taken.stderr
+    assert (tmp_path / "shop" / "customers.csv").read_bytes() == before
+    done = subprocess.run([*again, "--replace"], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "shop" / "customers.csv").read_bytes() != before
+
+
+def test_writing_a_spec_refuses_files_that_exist_before_writing_any(tmp_path):
+    rows = {"customers": 30}
+    simulacra.spec.write(SHOP, tmp_path, format="csv", rows=rows, seed=1)
+    (tmp_path / "customers.csv").unlink()
+    kept = (tmp_path / "orders.csv").read_bytes()
+    with pytest.raises(InputError, match="already has .*orders.csv"):
+        simulacra.spec.write(SHOP, tmp_path, format="csv", rows=rows, seed=2)
+    assert not (tmp_path / "customers.csv").exists()  # nothing written before the refusal
+    simulacra.spec.write(SHOP, tmp_path, format="csv", rows=rows, seed=2, replace=True)
+    assert (tmp_path / "orders.csv").read_bytes() != kept

@@ -87,13 +87,18 @@ def write(
     seed: int = 0,
     batch_size: int = 1_000_000,
     progress: Progress | None = None,
+    replace: bool = False,
 ) -> dict[str, Path]:
     """Stream every table of ``spec`` to ``out_dir/<table>.<format>`` in bounded memory.
 
     ``format`` is ``csv``, ``parquet`` or ``jsonl``; each file is written to a
-    temporary name and renamed when complete. ``progress(table, done, total)``
-    is called after each block. Returns the path of each table's file. The
-    rows are the same as :func:`generate` makes, whatever the batch size.
+    temporary name and renamed when complete. Files that already exist are
+    refused, before any is written, unless ``replace`` is true.
+    ``progress(table, done, total)`` is called after each block. Returns the
+    path of each table's file. The rows are the same as :func:`generate`
+    makes, whatever the batch size.
     """
     run = Run(_spec(spec), rows, seed)
-    return run.write(out_dir, format=format, batch_size=batch_size, progress=progress)
+    return run.write(
+        out_dir, format=format, batch_size=batch_size, progress=progress, replace=replace
+    )

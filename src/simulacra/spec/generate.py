@@ -240,6 +240,7 @@ class Run:
         format: str = "parquet",
         batch_size: int = 1_000_000,
         progress: Progress | None = None,
+        replace: bool = False,
     ) -> dict[str, Path]:
         from simulacra.io import write_arrow_batches
 
@@ -250,13 +251,17 @@ class Run:
         folder = Path(out_dir)
         if folder.exists() and not folder.is_dir():
             raise InputError(f"{folder}: is a file; give a folder for the tables")
+        paths = {name: folder / f"{name}{FORMATS[format]}" for name in self.spec.tables}
+        taken = [str(p) for p in paths.values() if p.exists()]
+        if taken and not replace:  # checked before any table is written
+            raise InputError(
+                f"{folder}: already has {', '.join(taken)}; choose another folder or pass "
+                "replace=True (--replace)"
+            )
         folder.mkdir(parents=True, exist_ok=True)
-        written = {}
-        for name in self.spec.tables:
-            path = folder / f"{name}{FORMATS[format]}"
+        for name, path in paths.items():
             write_arrow_batches(_grouped(self._tracked(name, progress), batch_size), path)
-            written[name] = path
-        return written
+        return paths
 
 
 def _grouped(blocks: Iterator[pa.Table], batch_size: int) -> Iterator[pa.Table]:
