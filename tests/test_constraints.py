@@ -135,6 +135,15 @@ def test_functions_are_elementwise() -> None:
     assert Expression("sqrt(y) + exp(0) + log(1)").evaluate(env).tolist() == [2.0, 4.0]
 
 
+def test_a_result_that_is_no_finite_number_is_missing() -> None:
+    env = {"x": np.array([0.0, 2.0, -1.0]), "y": np.array([0.0, 4.0, 1.0])}
+    for text in ("y / x", "1 / (1 / x) + y / x", "log(x) + y", "sqrt(x - 1) * 0", "exp(1e4 - x) - y"):
+        got = Expression(text).evaluate(env)
+        assert not np.isinf(got).any(), text
+        assert np.isnan(got[0]), text  # x = 0: a division by zero or log(0), missing
+    assert Expression("y / x").evaluate(env)[1:].tolist() == [2.0, -1.0]
+
+
 def test_datetimes_subtract_to_seconds_and_shift_by_seconds() -> None:
     frame = pd.DataFrame({"start": ["2024-01-01", "2024-03-01"], "end": ["2024-01-02", None]})
     dates = Column("datetime", format="%Y-%m-%d")

@@ -11,7 +11,9 @@ it runs numpy operations on whole columns. The language:
 - comparisons, chained too (``0 <= x < 10``); ``x == None`` tests for a missing
   cell; ``in`` / ``not in`` a list of constants;
 - ``and``, ``or``, ``not`` row by row;
-- functions ``abs round min max log exp sqrt floor ceil`` (``min``/``max`` row by row).
+- functions ``abs round min max log exp sqrt floor ceil`` (``min``/``max`` row by row);
+- a result that is no finite number (``x / 0``, ``log(0)``, ``sqrt(-1)``, an overflow)
+  is missing, as in SQLite, and stays missing through later arithmetic.
 
 Missing cells are NaN in numbers and unknown in logic (SQL's three-valued
 logic: ``unknown or True`` is True); :meth:`Expression.predicate` says what
@@ -364,7 +366,12 @@ def _arith(a: Value, b: Value, op: Callable, kind: type) -> Value:
     if _is_dt(a) or _is_dt(b):
         return _date_arith(a, b, kind, symbol)
     a, b = _numeric(a, f"'{symbol}'"), _numeric(b, f"'{symbol}'")
-    return op(np.asarray(a, dtype="float64"), np.asarray(b, dtype="float64"))
+    return _finite(op(np.asarray(a, dtype="float64"), np.asarray(b, dtype="float64")))
+
+
+def _finite(x: np.ndarray) -> np.ndarray:
+    """Infinities (a division by zero, an overflow) as missing values."""
+    return np.where(np.isinf(x), np.nan, x)
 
 
 def _date_arith(a: Value, b: Value, kind: type, symbol: str) -> Value:
@@ -503,7 +510,7 @@ def _call(name: str, args: list[Value]) -> Value:
         return np.round(x, int(args[1]) if len(args) > 1 else 0)
     if name in ("floor", "ceil"):
         return np.floor(x) if name == "floor" else np.ceil(x)
-    return _UNARY_MATH[name](x)
+    return _finite(_UNARY_MATH[name](x))
 
 
 # ---------------------------------------------------------------- parsing aid
