@@ -137,7 +137,13 @@ def test_functions_are_elementwise() -> None:
 
 def test_a_result_that_is_no_finite_number_is_missing() -> None:
     env = {"x": np.array([0.0, 2.0, -1.0]), "y": np.array([0.0, 4.0, 1.0])}
-    for text in ("y / x", "1 / (1 / x) + y / x", "log(x) + y", "sqrt(x - 1) * 0", "exp(1e4 - x) - y"):
+    for text in (
+        "y / x",
+        "1 / (1 / x) + y / x",
+        "log(x) + y",
+        "sqrt(x - 1) * 0",
+        "exp(1e4 - x) - y",
+    ):
         got = Expression(text).evaluate(env)
         assert not np.isinf(got).any(), text
         assert np.isnan(got[0]), text  # x = 0: a division by zero or log(0), missing

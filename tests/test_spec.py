@@ -284,7 +284,7 @@ def test_writing_a_spec_refuses_files_that_exist_before_writing_any(tmp_path):
     simulacra.spec.write(SHOP, tmp_path, format="csv", rows=rows, seed=1)
     (tmp_path / "customers.csv").unlink()
     kept = (tmp_path / "orders.csv").read_bytes()
-    with pytest.raises(InputError, match="already has .*orders.csv"):
+    with pytest.raises(InputError, match=r"already has .*orders\.csv"):
         simulacra.spec.write(SHOP, tmp_path, format="csv", rows=rows, seed=2)
     assert not (tmp_path / "customers.csv").exists()  # nothing written before the refusal
     simulacra.spec.write(SHOP, tmp_path, format="csv", rows=rows, seed=2, replace=True)

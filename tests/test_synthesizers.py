@@ -21,6 +21,44 @@ def test_conformance(family, check):
     check(family, conformance_table())
 
 
+def _typed_frame(rows: int = 600) -> pd.DataFrame:
+    rng = np.random.default_rng(4)
+    size = rng.choice(["S", "M", "L"], rows)
+    return pd.DataFrame(
+        {
+            "size": pd.Categorical(size, categories=["S", "M", "L"], ordered=True),
+            "code": pd.Categorical(rng.choice([10, 20, 50], rows)),  # a Categorical of numbers
+            "visits": np.where(rng.random(rows) < 0.2, np.nan, rng.integers(0, 40, rows)),
+            "small": rng.integers(0, 9, rows).astype("int32"),
+            "ratio": rng.normal(size=rows).astype("float32"),
+            "score": pd.array(np.where(size == "L", None, rng.integers(0, 5, rows)), "Int16"),
+            "label": pd.array(rng.choice(["p", "q"], rows), dtype="string"),
+        }
+    )
+
+
+@pytest.mark.parametrize("family", ["independent", "bootstrap", "copula", "cart", "bayesnet"])
+def test_a_dataframes_dtypes_come_back(family, tmp_path):
+    data = _typed_frame()
+    model = simulacra.create(family, seed=0).fit(data)
+    out = model.sample(2000)
+    assert out.dtypes.to_dict() == data.dtypes.to_dict()
+    assert out["size"].min() == "S" and out["size"].cat.ordered  # the order is the data's
+    # a Categorical of numbers keeps its values: before, every row came back "(other)"
+    assert set(out["code"]) == {10, 20, 50}
+    assert (out["code"].value_counts(normalize=True) > 0.25).all()
+    model.save(tmp_path / "m.simz")
+    pd.testing.assert_frame_equal(simulacra.load(tmp_path / "m.simz").sample(2000), out)
+
+
+def test_a_files_columns_come_back_as_before(tmp_path):
+    path = tmp_path / "visits.csv"
+    _typed_frame().to_csv(path, index=False)
+    out = simulacra.create("cart", seed=0).fit(path).sample(500)
+    assert str(out["visits"].dtype) == "Int64"  # whole numbers with gaps, written without ".0"
+    assert out["size"].dtype == object
+
+
 def test_builtin_families_are_registered():
     assert {"independent", "bootstrap", "copula"} <= set(FAMILIES)
 

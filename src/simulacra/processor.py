@@ -65,6 +65,7 @@ class Processor:
         self.generators_: dict[str, IdGenerator | PiiGenerator] = {}
         self.nullable_: dict[str, bool] = {}
         self.null_share_: dict[str, float] = {}
+        self.dtypes_: dict[str, dict[str, Any]] = {}  # a training DataFrame's (see _dtypes)
 
     def fit(self, data: pd.DataFrame, rng: np.random.Generator | None = None) -> Self:
         """Learn every column; ``rng`` draws the open tails (new labels) of category columns.
@@ -174,6 +175,7 @@ class Processor:
             "null_share": dict(self.null_share_),
             "transforms": {k: t.get_state() for k, t in self.transforms_.items()},
             "generators": {k: g.get_state() for k, g in self.generators_.items()},
+            "dtypes": self.dtypes_,
         }
 
     @classmethod
@@ -181,6 +183,7 @@ class Processor:
         proc = cls(metadata)
         proc.nullable_ = {k: bool(v) for k, v in state["nullable"].items()}
         proc.null_share_ = {k: float(v) for k, v in state["null_share"].items()}
+        proc.dtypes_ = dict(state.get("dtypes", {}))  # model files before 0.1.0's dtypes: none
         for name, sub in state["transforms"].items():
             proc.transforms_[name] = transform_for(metadata.columns[name]).set_state(sub)
         for name, sub in state["generators"].items():

@@ -21,6 +21,8 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import pandas as pd
 
+from simulacra._dtypes import record as record_dtypes
+from simulacra._dtypes import restore as restore_dtypes
 from simulacra.conditions import Evidence
 from simulacra.errors import InvalidParameterError, NotFittedError
 from simulacra.io import read_table
@@ -169,6 +171,8 @@ class Synthesizer(ABC):
             constraints = constraint_set(meta)
         rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(_FIT_STREAM,)))
         meta, processor = self._preprocess(meta, frame, rng, declared=metadata is not None)
+        if isinstance(data, pd.DataFrame):  # a file's columns are text: no dtypes to give back
+            processor.dtypes_ = record_dtypes(frame)
         encoded = learned = processor.encode(frame, rng)
         if constraints is not None:
             learned = constraints.fit(frame, encoded).encode(encoded)
@@ -295,7 +299,9 @@ class Synthesizer(ABC):
                 take = min(batch_size, held)
                 rest = frame.iloc[take:]
                 pending, held = ([rest] if len(rest) else []), len(rest)
-                yield frame.iloc[:take].reset_index(drop=True)
+                yield restore_dtypes(
+                    frame.iloc[:take].reset_index(drop=True), self.processor_.dtypes_
+                )
 
     # ------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> None:

@@ -139,6 +139,19 @@ def check_output_matches_metadata(family: str, data: pd.DataFrame) -> None:
         assert abs(values.isna().mean() - real_share) < drift, f"{name}: null share drifted"
 
 
+def check_dtypes_kept(family: str, data: pd.DataFrame) -> None:
+    """Each column comes back in the training DataFrame's dtype; a plain int or bool column
+    that a sample gives gaps becomes its nullable kind (``Int64``, ``boolean``)."""
+    out = _fitted(family, data).sample(300)
+    for name, dtype in data.dtypes.items():
+        got = out[name].dtype
+        if got == dtype:
+            continue
+        nullable = {"i": "Int", "u": "UInt", "b": "boolean"}.get(getattr(dtype, "kind", ""))
+        gaps = bool(out[name].isna().any())
+        assert gaps and nullable and str(got).startswith(nullable), f"{name}: {dtype} -> {got}"
+
+
 def check_conditions_honored(family: str, data: pd.DataFrame) -> None:
     meta = Metadata.detect(data)
     model = quick_create(family, seed=0).fit(data, metadata=meta)
@@ -180,6 +193,7 @@ CHECKS: tuple[Callable[[str, pd.DataFrame], None], ...] = (
     check_batches_match_sample,
     check_save_load,
     check_output_matches_metadata,
+    check_dtypes_kept,
     check_conditions_honored,
     check_params_documented,
 )

@@ -72,6 +72,9 @@ class CategoricalTransform(Transform):
             values.dtype
         ):
             values = pd.to_numeric(values, errors="coerce")
+        elif all(isinstance(c, str) for c in self.categories_) and len(values):
+            if pd.api.types.infer_dtype(values, skipna=True) != "string":
+                values = values.astype(str)  # a Categorical of numbers, its labels read as text
         return np.asarray(cats.get_indexer(values), dtype="int64")
 
     def encode(self, values: pd.Series) -> np.ndarray:
