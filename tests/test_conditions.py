@@ -103,6 +103,24 @@ def test_rebalancing_keeps_the_missing_share_among_the_rest(family: str) -> None
     assert asked.isna().mean() == pytest.approx(0.05, abs=0.001)
 
 
+def test_rebalance_with_a_conditions_table_is_refused(fitted: dict) -> None:
+    # before, the shares were read with no conditions and placed on random rows: North
+    # rows asked for 30% rare diagnoses got the other categories in their overall shares
+    wanted = pd.DataFrame({"region": ["North", "West"] * 100})
+    with pytest.raises(InvalidParameterError, match="put 'diagnosis' in the table"):
+        fitted["cart"].sample(conditions=wanted, rebalance={"diagnosis": {"rare": 0.3}})
+
+
+def test_rebalance_under_conditions_too_rare_to_read_shares_says_so() -> None:
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"kind": np.repeat(["rare", "usual"], [6, 2994]), "x": rng.random(3000)})
+    df["flag"] = np.where(rng.random(3000) < 0.5, "yes", "no")
+    model = simulacra.create("bootstrap", seed=0).fit(df)
+    model.sample(3, conditions={"kind": "rare"})  # a few such rows can be drawn
+    with pytest.raises(InvalidParameterError, match=r"rebalance under conditions .* are read"):
+        model.sample(3, conditions={"kind": "rare"}, rebalance={"flag": {"yes": 0.3}})
+
+
 def test_a_missing_share_is_refused_where_training_had_no_gaps(fitted: dict) -> None:
     with pytest.raises(InvalidParameterError, match="'region' had no missing values"):
         fitted["cart"].sample(10, rebalance={"region": {None: 0.1}})

@@ -70,9 +70,15 @@ def make_plan(
     if rebalance is not None:
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(3,)))
         columns = list(rebalance) if isinstance(rebalance, dict) else []
-        given = conditions if isinstance(conditions, dict) else None
-        check_not_twice(given or {}, columns)  # before the shares are read under the conditions
-        shares = category_shares(model, columns, given)
+        if isinstance(conditions, pd.DataFrame):
+            raise InvalidParameterError(
+                "rebalance cannot be combined with a conditions table, whose rows each set "
+                f"their own conditions; put {', '.join(map(repr, columns)) or 'the column'} "
+                "in the table with the values you want per row, or give the conditions as a "
+                "dict (the same for every row)"
+            )
+        check_not_twice(conditions or {}, columns)  # before the shares are read under them
+        shares = category_shares(model, columns, conditions)
         table = rebalance_conditions(rebalance, model.metadata_, shares, n, rng)
         extra, _ = parse_conditions(table, model.metadata_, model.processor_, n)
         parsed = extra if parsed is None else parsed.combine(extra)
@@ -168,7 +174,15 @@ def category_shares(
     and a column that can be missing has the missing share under ``None``. Given
     ``conditions``, the shares among rows that meet them (the cities of one country)."""
     if conditions:
-        decoded = model.sample(SHARE_ROWS, seed=0, conditions=conditions)
+        try:
+            decoded = model.sample(SHARE_ROWS, seed=0, conditions=conditions)
+        except InvalidParameterError:
+            raise InvalidParameterError(
+                f"rebalance under conditions {conditions}: the categories' shares are read "
+                f"among {SHARE_ROWS:,} rows that meet the conditions, and they are too rare "
+                f"for {model.name} to draw that many; loosen the conditions, rebalance without "
+                "them, or use a family that conditions exactly (copula, bayesnet, cart)"
+            ) from None
     else:
         rng = np.random.default_rng(np.random.SeedSequence(0, spawn_key=(4,)))
         decoded = to_source(model, model._sample(SHARE_ROWS, rng), learned_only=True)
