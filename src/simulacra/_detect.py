@@ -10,6 +10,7 @@ import pandas as pd
 
 from simulacra._datetimes import OFFSET_AT_END, parse_datetimes
 from simulacra._dependencies import detect_fixed_combinations
+from simulacra._dtypes import widened
 from simulacra._formulas import detect_sums
 from simulacra.errors import InvalidDataError
 from simulacra.metadata import Column, Metadata
@@ -71,6 +72,7 @@ def detect_metadata(
         raise InvalidDataError(f"expected a pandas DataFrame, got {type(data).__name__}")
     if data.shape[1] == 0:
         raise InvalidDataError("the table has no columns")
+    data = widened(data)  # float32 columns at the decimals they print as
     if len(data) == 0:
         raise InvalidDataError("the table has a header but no rows; a model needs data")
     problems: list[str] = repeated_names(data)

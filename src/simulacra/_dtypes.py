@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["record", "restore"]
+__all__ = ["record", "restore", "widened"]
 
 _KEPT = {  # dtype names given back: numpy's and pandas' nullable ones
     *(f"{s}int{b}" for s in ("", "u") for b in (8, 16, 32, 64)),
@@ -50,6 +50,21 @@ def record(frame: pd.DataFrame) -> dict[str, dict[str, Any]]:
         elif str(dtype) in _KEPT:
             out[str(name)] = {"dtype": str(dtype)}
     return out
+
+
+def widened(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with float32 columns as float64 of the decimals they print as.
+
+    A float32 18.35 is 18.350000381 in float64, so sums and products of such columns
+    miss their totals by more than the data's precision; read as its shortest decimal
+    text it is 18.35. The caller's frame is not changed.
+    """
+    wide = {}
+    for name, dtype in frame.dtypes.items():
+        if str(dtype) in ("float32", "Float32"):
+            values = frame[name].astype("float32")  # pandas' NA as NaN
+            wide[name] = values.astype(str).astype("float64")
+    return frame.assign(**wide) if wide else frame
 
 
 def restore(frame: pd.DataFrame, dtypes: dict[str, dict[str, Any]]) -> pd.DataFrame:

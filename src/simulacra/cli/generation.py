@@ -28,9 +28,7 @@ def generate_from_spec(
         1_000_000
     ),
     seed: Annotated[int, typer.Option(help="Seed for repeatable output.", min=0)] = 0,
-    replace: Annotated[
-        bool, typer.Option(help="Replace table files that already exist.")
-    ] = False,
+    replace: Annotated[bool, typer.Option(help="Replace table files that already exist.")] = False,
     quiet: Quiet = False,
 ) -> None:
     """Make tables from a written spec, with no real data (foreign keys join)."""

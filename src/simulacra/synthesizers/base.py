@@ -23,6 +23,7 @@ import pandas as pd
 
 from simulacra._dtypes import record as record_dtypes
 from simulacra._dtypes import restore as restore_dtypes
+from simulacra._dtypes import widened as widen_floats
 from simulacra.conditions import Evidence
 from simulacra.errors import InvalidParameterError, NotFittedError
 from simulacra.io import read_table
@@ -155,7 +156,8 @@ class Synthesizer(ABC):
         """
         for p, value in self._checked_params().items():
             setattr(self, p, value)
-        frame = read_table(data)
+        source = read_table(data)
+        frame = widen_floats(source)
         if metadata is None:
             meta = Metadata.detect(frame, formulas=self.detects_formulas)
         else:
@@ -172,7 +174,7 @@ class Synthesizer(ABC):
         rng = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(_FIT_STREAM,)))
         meta, processor = self._preprocess(meta, frame, rng, declared=metadata is not None)
         if isinstance(data, pd.DataFrame):  # a file's columns are text: no dtypes to give back
-            processor.dtypes_ = record_dtypes(frame)
+            processor.dtypes_ = record_dtypes(source)
         encoded = learned = processor.encode(frame, rng)
         if constraints is not None:
             learned = constraints.fit(frame, encoded).encode(encoded)
