@@ -165,6 +165,16 @@ def test_conditions_a_rule_forbids_are_refused_before_drawing(
     assert "young buy little" not in message and "rows drawn" not in message
 
 
+def test_refused_conditions_are_written_as_the_user_writes_values(orders, meta) -> None:
+    model = simulacra.create("copula", seed=0).fit(orders, metadata=meta)
+    asked = {"start": pd.Timestamp("2023-05-01"), "end": np.datetime64("2023-04-01")}
+    with pytest.raises(InvalidParameterError) as error:
+        model.sample(5, conditions={**asked, "price": np.float64(10.0)})
+    message = str(error.value)  # before: start == Timestamp('2023-05-01 00:00:00')
+    assert "start == '2023-05-01' and end == '2023-04-01'" in message
+    assert "price == 10.0" in message and "np." not in message
+
+
 def test_a_condition_on_one_hot_columns_is_met_exactly(orders, meta) -> None:
     model = simulacra.create("copula", seed=0).fit(orders, metadata=meta)
     out = model.sample(300, conditions={"is_b": True})

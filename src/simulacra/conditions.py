@@ -10,6 +10,7 @@ an empty cell leaves that column free in that row.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import numbers
 import warnings
@@ -100,7 +101,7 @@ class Conditions:
     def describe(self, row: int = 0) -> str:
         parts = list(self.text)
         if self.table is not None:
-            parts += [f"{c} == {v!r}" for c, v in self.table.iloc[row].dropna().items()]
+            parts += [f"{c} == {_literal(v)}" for c, v in self.table.iloc[row].dropna().items()]
         return " and ".join(parts)
 
     def combine(self, other: Conditions) -> Conditions:
@@ -415,9 +416,12 @@ def _shown(condition: Any) -> str:
     if isinstance(condition, tuple):
         low, high = condition
         return " and ".join(
-            [f">= {low!r}"] * (low is not None) + [f"<= {high!r}"] * (high is not None)
+            [f">= {_literal(low)}"] * (low is not None)
+            + [f"<= {_literal(high)}"] * (high is not None)
         )
-    return f"in {condition!r}" if isinstance(condition, list) else f"== {condition!r}"
+    if isinstance(condition, list):
+        return f"in [{', '.join(_literal(v) for v in condition)}]"
+    return f"== {_literal(condition)}"
 
 
 def _column_and_value(
@@ -718,10 +722,25 @@ def _say(value: Any) -> str:
         return "is missing"
     if isinstance(value, tuple):
         low, high = value
-        return f"in [{'-inf' if low is None else low}, {'inf' if high is None else high}]"
+        shown = (
+            "-inf" if low is None else _literal(low),
+            "inf" if high is None else _literal(high),
+        )
+        return f"in [{shown[0]}, {shown[1]}]"
     if isinstance(value, list | set | frozenset):
-        return f"in {sorted(value, key=repr)!r}"
-    return f"== {value!r}"
+        return f"in [{', '.join(_literal(v) for v in sorted(value, key=repr))}]"
+    return f"== {_literal(value)}"
+
+
+def _literal(value: Any) -> str:
+    """A condition's value as a user writes it: 0.5, 'North', '2024-05-01' (not np.float64)."""
+    if isinstance(value, pd.Timestamp | np.datetime64 | datetime.date):
+        stamp = pd.Timestamp(value)
+        midnight = stamp.tz is None and stamp == stamp.normalize()
+        return repr(stamp.strftime("%Y-%m-%d") if midnight else stamp.isoformat())
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value)
 
 
 def _label(key: Any, known: dict[Any, float]) -> Any:
