@@ -166,6 +166,16 @@ def test_the_ledger_adds_up_and_travels_with_the_model(family, tmp_path):
     assert report.ledger and "differential privacy" in " ".join(report.notes)
 
 
+@pytest.mark.parametrize("family", DP_FAMILIES)
+def test_the_default_delta_comes_from_the_released_row_count(family):
+    # before, delta was 1/(n*sqrt(n)) for the exact n, so the ledger gave n back exactly
+    data = _small(rows=1234)
+    model = simulacra.create(family, epsilon=1.0, seed=0).fit(data)
+    bound = model.noisy_rows_ + 5 / (0.02 * 1.0)  # five Laplace scales of the count's release
+    assert model.fit_budget.delta == pytest.approx(1 / (bound * math.sqrt(bound)))
+    assert all(s["delta"] <= model.fit_budget.delta for s in model.privacy_ledger())
+
+
 def test_declared_bounds_and_categories_are_free_and_kept():
     rng = np.random.default_rng(2)
     data = pd.DataFrame({"x": rng.uniform(0, 10, 1000), "c": rng.choice(["p", "q"], 1000)})

@@ -41,7 +41,8 @@ DELTA = Param(
     "delta",
     float,
     None,
-    "Chance the epsilon guarantee may fail; below 1/n. Default 1/(n*sqrt(n)) (at most what a "
+    "Chance the epsilon guarantee may fail; below 1/n. Default 1/(m*sqrt(m)), m the released "
+    "(noisy) row count plus five times its noise scale, never the exact count (at most what a "
     "shared budget has left). 0 needs every categorical column's categories declared.",
     low=0.0,
     high=1.0,
@@ -59,6 +60,7 @@ BINS = Param(
 
 ROWS_SHARE = 0.02  # of epsilon: the row count
 DOMAIN_SHARE = 0.2  # of epsilon: bounds and categories the metadata does not declare
+COUNT_MARGIN = 5.0  # Laplace scales added to the released row count for the default delta
 DOMAIN_DELTA_SHARE = 0.5  # of delta: category discovery (the rest is the family's)
 MAX_ROWS = 2**31  # the structure scores' sensitivity assumes at most this many rows
 # bucket edges for private bounds, not read from the data: 0 and +-{1, 2, 5} x 10^k ...
@@ -121,6 +123,20 @@ class DifferentiallyPrivate:
         return [dict(s) for s in self.ledger_]
 
     # ----------------------------------------------------------- preprocessing
+    def _delta(self, rows: int) -> float:
+        """The fit's delta: the user's, or one read from the released (noisy) row count, so
+        that the ledger, which shows delta, does not give the exact count away."""
+        name = self.name  # type: ignore[attr-defined]
+        if self.delta is not None:
+            return check_delta(self.delta, rows, where=name)
+        # an upper bound on n from the release (its Laplace scale is public): below it with
+        # chance e^-5 / 2, so the default stays below 1/n without reading n
+        m = self.noisy_rows_ + COUNT_MARGIN / (ROWS_SHARE * self.epsilon)
+        delta = min(1.0 / (m * math.sqrt(m)), getattr(self, "_delta_cap", 1.0))
+        if delta > 0 and delta >= 1 / max(rows, 1):
+            raise InvalidParameterError(_default_delta_problem(name, m, rows))
+        return delta
+
     def _preprocess(
         self, meta: Metadata, frame: pd.DataFrame, rng: np.random.Generator, *, declared: bool
     ) -> tuple[Metadata, Processor]:
@@ -134,23 +150,31 @@ class DifferentiallyPrivate:
         rows = len(frame)
         if rows > MAX_ROWS:
             raise InvalidDataError(f"{name}: at most {MAX_ROWS} rows can be fitted, got {rows}")
-        delta = self.delta
-        if delta is None:
-            delta = min(1.0 / (rows * math.sqrt(max(rows, 2))), getattr(self, "_delta_cap", 1.0))
-        delta = check_delta(delta, rows, where=name)
-        self.fit_budget = PrivacyBudget(self.epsilon, delta)
+        if self.delta is not None:
+            check_delta(self.delta, rows, where=name)
+        self.fit_budget = PrivacyBudget(self.epsilon, 0.0)  # its delta follows the count
         from simulacra.privacy import mechanisms
 
         noisy = mechanisms.laplace_counts(
             np.array([rows]), 1, ROWS_SHARE * self.epsilon, self.fit_budget, "the row count"
         )
         self.noisy_rows_ = max(int(noisy[0]), 1)
+        self.fit_budget.delta = self._delta(rows)
         public, released = _public_metadata(meta, frame, self.fit_budget, declared, name)
         self.ledger_ = self.fit_budget.spends  # the same list: later spends show up in it
         processor = _private_processor(public, frame, released)
         self.metadata_ = public  # the families bin by it in _fit
         self.bounds_ = _encoded_bounds(public)
         return public, processor
+
+
+def _default_delta_problem(name: str, released: int, rows: int) -> str:
+    return (
+        f"{name}: the default delta, 1/(m*sqrt(m)) for the released row count's bound m = "
+        f"{released:.0f}, "
+        f"is not below 1/n for these {rows} rows (the count's noise is large next to so few "
+        "rows); give delta explicitly, well below 1/n, or raise epsilon"
+    )
 
 
 def _public_metadata(
