@@ -112,8 +112,13 @@ class Processor:
             null = values.isna().to_numpy()
             encoded = np.empty(len(values), dtype="int64" if t.kind == "discrete" else "float64")
             encoded[~null] = t.encode(values[~null])
+            if t.kind == "discrete" and self.nullable_[name]:
+                # no code for it (a DP model's declared categories, no "other"): a gap
+                null = null | (encoded >= t.cardinality)
             if null.any():
                 observed = encoded[~null]
+                if len(observed) == 0:
+                    observed = np.zeros(1, dtype=encoded.dtype)
                 encoded[null] = observed[rng.integers(0, len(observed), int(null.sum()))]
             out[name] = encoded
             if self.nullable_[name]:
