@@ -123,18 +123,21 @@ class DifferentiallyPrivate:
         return [dict(s) for s in self.ledger_]
 
     # ----------------------------------------------------------- preprocessing
-    def _delta(self, rows: int) -> float:
-        """The fit's delta: the user's, or one read from the released (noisy) row count, so
-        that the ledger, which shows delta, does not give the exact count away."""
+    def _default_delta(self, rows: int) -> float:
+        """A delta read from the released (noisy) row count, never the exact one: the
+        ledger shows delta, and 1/(n*sqrt(n)) would give n back."""
         name = self.name  # type: ignore[attr-defined]
-        if self.delta is not None:
-            return check_delta(self.delta, rows, where=name)
         # an upper bound on n from the release (its Laplace scale is public): below it with
         # chance e^-5 / 2, so the default stays below 1/n without reading n
         m = self.noisy_rows_ + COUNT_MARGIN / (ROWS_SHARE * self.epsilon)
         delta = min(1.0 / (m * math.sqrt(m)), getattr(self, "_delta_cap", 1.0))
         if delta > 0 and delta >= 1 / max(rows, 1):
-            raise InvalidParameterError(_default_delta_problem(name, m, rows))
+            raise InvalidParameterError(
+                f"{name}: the default delta, 1/(m*sqrt(m)) for the released row count's bound "
+                f"m = {m:.0f}, is not below 1/n for these {rows} rows (the count's noise is "
+                "large next to so few rows); give delta explicitly, well below 1/n, or raise "
+                "epsilon"
+            )
         return delta
 
     def _preprocess(
@@ -150,8 +153,7 @@ class DifferentiallyPrivate:
         rows = len(frame)
         if rows > MAX_ROWS:
             raise InvalidDataError(f"{name}: at most {MAX_ROWS} rows can be fitted, got {rows}")
-        if self.delta is not None:
-            check_delta(self.delta, rows, where=name)
+        given = None if self.delta is None else check_delta(self.delta, rows, where=name)
         self.fit_budget = PrivacyBudget(self.epsilon, 0.0)  # its delta follows the count
         from simulacra.privacy import mechanisms
 
@@ -159,22 +161,13 @@ class DifferentiallyPrivate:
             np.array([rows]), 1, ROWS_SHARE * self.epsilon, self.fit_budget, "the row count"
         )
         self.noisy_rows_ = max(int(noisy[0]), 1)
-        self.fit_budget.delta = self._delta(rows)
+        self.fit_budget.delta = self._default_delta(rows) if given is None else given
         public, released = _public_metadata(meta, frame, self.fit_budget, declared, name)
         self.ledger_ = self.fit_budget.spends  # the same list: later spends show up in it
         processor = _private_processor(public, frame, released)
         self.metadata_ = public  # the families bin by it in _fit
         self.bounds_ = _encoded_bounds(public)
         return public, processor
-
-
-def _default_delta_problem(name: str, released: int, rows: int) -> str:
-    return (
-        f"{name}: the default delta, 1/(m*sqrt(m)) for the released row count's bound m = "
-        f"{released:.0f}, "
-        f"is not below 1/n for these {rows} rows (the count's noise is large next to so few "
-        "rows); give delta explicitly, well below 1/n, or raise epsilon"
-    )
 
 
 def _public_metadata(
