@@ -207,14 +207,14 @@ def test_a_value_off_the_grid_by_float_rounding_is_met(family: str) -> None:
 
 
 def test_where_leaves_backticks_inside_quoted_values_alone() -> None:
-    from simulacra.conditions import parse_where
+    from simulacra._where import parse_where
 
     assert parse_where(["region == 'a`b`c'"]) == {"region": "a`b`c"}
     assert parse_where(["`home region` == 'it`s'"]) == {"home region": "it`s"}
 
 
 def test_where_conditions_on_one_column_meet_both() -> None:
-    from simulacra.conditions import parse_where
+    from simulacra._where import parse_where
 
     assert parse_where(["30 <= age <= 40", "age <= 60"]) == {"age": (30, 40)}
     assert parse_where(["age >= 50", "age >= 30"]) == {"age": (50, None)}
@@ -229,7 +229,7 @@ def test_where_conditions_on_one_column_meet_both() -> None:
 
 
 def test_where_conditions_meet_as_their_columns_types_given_the_metadata() -> None:
-    from simulacra.conditions import parse_where
+    from simulacra._where import parse_where
 
     days = pd.date_range("2021-01-01", periods=60)
     meta = simulacra.Metadata.detect(

@@ -179,7 +179,7 @@ def sample(
     quiet: Quiet = False,
 ) -> None:
     """Make synthetic rows from a saved model, streamed in batches."""
-    from simulacra.conditions import parse_rebalance, parse_where
+    from simulacra._where import parse_rebalance, parse_where
 
     model = simulacra.load(model_path)
     asked: Any = parse_where(where, model.metadata_) if where else None
