@@ -79,6 +79,7 @@ class DifferentiallyPrivate:
     """
 
     deterministic_fit: ClassVar[bool] = False  # OpenDP's noise is not seeded, by design
+    guards_copies: ClassVar[bool] = False  # training rows' hashes would be an unpaid release
     detects_formulas: ClassVar[bool] = False  # a sum found in the rows would be a free release
 
     def _checked_params(self) -> dict[str, Any]:

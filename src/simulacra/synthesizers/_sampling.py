@@ -24,6 +24,7 @@ from simulacra.conditions import (
 )
 from simulacra.errors import InvalidParameterError
 from simulacra.processor import NULL_SUFFIX
+from simulacra.synthesizers._copies import kept
 
 if TYPE_CHECKING:
     from simulacra.synthesizers.base import Synthesizer
@@ -43,13 +44,14 @@ class Plan:
     constraints: Any | None  # a ConstraintSet with at least one rule, or None
     exact: bool  # the family may condition exactly on these columns
     state: dict | None = None  # uniqueness across batches
+    guard: dict | None = None  # the model's copy guard, when it has one
     drawn: int = 0
     method: str = "direct"
     info: dict[str, Any] = field(default_factory=dict)
 
     @property
     def plain(self) -> bool:
-        return self.conditions is None and self.constraints is None
+        return self.conditions is None and self.constraints is None and self.guard is None
 
 
 def make_plan(
@@ -91,7 +93,7 @@ def make_plan(
         native = _native(model, regrouped)
         exact = _family_conditions(model, native)
         whole = len(native.columns) == len(regrouped.columns)
-    plan = Plan(n, parsed, constraints, exact)
+    plan = Plan(n, parsed, constraints, exact, guard=getattr(model, "copy_guard_", None))
     if constraints is not None:
         plan.state = constraints.new_run_state()
     if parsed is not None:
@@ -275,7 +277,7 @@ def draw_block(model: Synthesizer, plan: Plan, start: int, rows: int, rng: np.ra
         plan.conditions.evidence.take(slice(start, start + rows)) if plan.conditions else None
     )
     out = _candidates(model, plan, rows, rng, evidence)
-    ok, decoded = _acceptable(model, plan, out, evidence)
+    ok, decoded = _acceptable(model, plan, out, evidence, rng)
     _remember(plan, decoded[ok])
     pending = np.flatnonzero(~ok)
     rate = ok.mean() if rows else 1.0
@@ -298,7 +300,7 @@ def _redraw(model, plan: Plan, out: pd.DataFrame, pending: np.ndarray, rng, evid
     rows = np.repeat(pending, copies)
     sub = evidence.take(rows)
     fresh = _candidates(model, plan, len(rows), rng, sub)
-    good, decoded = _acceptable(model, plan, fresh, sub)
+    good, decoded = _acceptable(model, plan, fresh, sub, rng)
     per_row = good.reshape(len(pending), copies)
     found = per_row.any(axis=1)
     pick = np.flatnonzero(found) * copies + per_row[found].argmax(axis=1)
@@ -318,16 +320,24 @@ def _candidates(model, plan: Plan, rows: int, rng, evidence: Evidence | None) ->
 
 
 def _acceptable(
-    model, plan: Plan, encoded: pd.DataFrame, evidence: Evidence | None
+    model, plan: Plan, encoded: pd.DataFrame, evidence: Evidence | None, rng
 ) -> tuple[np.ndarray, pd.DataFrame]:
-    """Which rows meet their conditions and every constraint, and the decoded rows."""
+    """Which rows meet their conditions, every constraint and the copy guard, and the
+    decoded rows."""
     decoded = to_source(model, encoded, learned_only=True)
-    ok = np.ones(len(encoded), dtype=bool)
+    ok = _guarded(plan, decoded, rng)
     if evidence is not None:
         ok &= met(evidence, decoded, model.processor_)
     if plan.constraints is not None:
         ok &= plan.constraints.holds(decoded, plan.state)
     return ok, decoded
+
+
+def _guarded(plan: Plan, decoded: pd.DataFrame, rng) -> np.ndarray:
+    """Rows the copy guard lets through (all of them without a guard)."""
+    if plan.guard is None:
+        return np.ones(len(decoded), dtype=bool)
+    return kept(plan.guard, decoded, rng)
 
 
 def _remember(plan: Plan, decoded: pd.DataFrame) -> None:
@@ -342,9 +352,9 @@ def _reject(model, plan: Plan, out: pd.DataFrame, pending: np.ndarray, rng, evid
     plan.drawn += size
     fresh = model._sample(size, rng)
     decoded = to_source(model, fresh, learned_only=True)
-    holds = np.ones(size, dtype=bool)
+    holds = _guarded(plan, decoded, rng)
     if plan.constraints is not None:
-        holds = plan.constraints.holds(decoded, plan.state)
+        holds &= plan.constraints.holds(decoded, plan.state)
     groups = evidence.take(pending).patterns() if evidence is not None else np.zeros(len(pending))
     free = holds.copy()
     still = []
@@ -386,6 +396,11 @@ def _too_rare(model, plan: Plan, out: pd.DataFrame, start: int, pending: np.ndar
         hint = (
             "loosen the conditions, or use a family that conditions exactly (copula, bayesnet, "
             "or cart with the conditioned columns first in visit_order)"
+        )
+    if plan.guard is not None and plan.conditions is not None:
+        hint += (
+            " (the copy guard also draws again rows that repeat a one-of-a-kind training "
+            "row; fit with guard_copies=False if the conditions ask for such rows)"
         )
     return InvalidParameterError(
         f"{model.name}: {what} could not be met: {plan.drawn:,} rows drawn for {plan.n:,} asked "

@@ -98,6 +98,14 @@ SEED = Param(
     nullable=True,
 )
 
+GUARD_COPIES = Param(
+    "guard_copies",
+    bool,
+    True,
+    "Redraw synthetic rows that repeat a row found once in the training data, down to "
+    "the share of unseen real rows that do (read from the training data at fit).",
+)
+
 
 class Synthesizer(ABC):
     """Base of every family. Construct with keyword parameters, then ``fit`` and ``sample``."""
@@ -111,6 +119,9 @@ class Synthesizer(ABC):
     detects_formulas: ClassVar[bool] = True
     # whether the same seed and data give the same model (DP noise is never seeded)
     deterministic_fit: ClassVar[bool] = True
+    # whether the family offers the copy guard (``guard_copies``); resampling and DP
+    # families do not: one copies by design, the other may not keep training rows' hashes
+    guards_copies: ClassVar[bool] = True
 
     def __init__(self, **params: Any) -> None:
         declared = {p.name for p in self.all_params()}
@@ -130,7 +141,7 @@ class Synthesizer(ABC):
 
     @classmethod
     def all_params(cls) -> tuple[Param, ...]:
-        return (SEED, *cls.params)
+        return (SEED, *cls.params, GUARD_COPIES) if cls.guards_copies else (SEED, *cls.params)
 
     def get_params(self) -> dict[str, Any]:
         return {p.name: getattr(self, p.name) for p in self.all_params()}
@@ -185,6 +196,10 @@ class Synthesizer(ABC):
         self.columns_ = learned.columns
         self.reparametrized_ = _changed_columns(encoded, learned)
         self.n_training_rows_ = len(frame)
+        if self.guards_copies and self.guard_copies:
+            from simulacra.synthesizers._copies import fit_copy_guard
+
+            self.copy_guard_ = fit_copy_guard(self, learned.data, rng)
         return self
 
     def _preprocess(

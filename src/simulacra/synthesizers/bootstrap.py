@@ -27,6 +27,7 @@ class BootstrapSynthesizer(Synthesizer):
     """
 
     name = "bootstrap"
+    guards_copies = False  # resampling real rows is the point
     description = "Resampled training rows with optional noise and category swaps."
     params = (
         Param(
