@@ -119,6 +119,18 @@ def test_unique_rule_draws_until_no_combination_repeats(orders) -> None:
     assert not out.duplicated(["city", "qty", "age"]).any()
 
 
+def test_a_unique_rule_with_too_few_combinations_is_refused_before_drawing(orders) -> None:
+    pairs = orders.drop_duplicates(["city", "qty"])[["city", "qty", "price"]]
+    meta = simulacra.Metadata.detect(pairs)
+    meta.constraints = [{"type": "unique", "columns": ["city", "qty"]}]
+    model = simulacra.create("independent", seed=0).fit(pairs, metadata=meta)
+    out = model.sample(36)  # 4 cities x 9 quantities: every pair once
+    assert len(out.drop_duplicates(["city", "qty"])) == 36
+    with pytest.raises(InvalidParameterError, match=r"at most 36 .*city: 4 values, qty: 9 .*37"):
+        model.sample(37)
+    assert not hasattr(model, "last_sample_info") or model.last_sample_info["rows"] == 36
+
+
 def test_training_rows_that_break_a_rule_are_named(orders, meta) -> None:
     bad = orders.copy()
     bad.loc[[3, 7], "end"] = "2022-01-01"

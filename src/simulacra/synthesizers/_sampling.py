@@ -85,6 +85,8 @@ def make_plan(
         extra, _ = parse_conditions(table, model.metadata_, model.processor_, n)
         parsed = extra if parsed is None else parsed.combine(extra)
     constraints = getattr(model, "constraints_", None) or None
+    if constraints is not None:
+        _check_unique_room(model, n)
     exact = whole = False
     if parsed is not None:
         regrouped = _regrouped(model, parsed.evidence)
@@ -144,6 +146,50 @@ def _check_against_rules(
                 f"conditions {parsed.describe(int(empty[0]))} cannot hold together under "
                 f"the rule(s) on those columns ({why}); change the conditions"
             )
+
+
+def _check_unique_room(model: Synthesizer, n: int) -> None:
+    """A ``unique`` rule over columns with few values cannot give more rows than their
+    combinations; say so before drawing (rows with a gap in such a column are free)."""
+    from simulacra._rules import Unique
+
+    for rule in model.constraints_.constraints:
+        if not isinstance(rule, Unique):
+            continue
+        sizes = {name: _values_possible(model, name) for name in rule.columns}
+        if any(size is None for size in sizes.values()):
+            continue
+        room = int(np.prod([float(size) for size in sizes.values()]))
+        if room < n:
+            each = ", ".join(
+                f"{name}: {size:,} value{'s' * (size != 1)}" for name, size in sizes.items()
+            )
+            raise InvalidParameterError(
+                f"the rule {rule.name!r} allows at most {room:,} different rows ({each}), "
+                f"but {n:,} were asked for; sample at most {room:,} rows, or remove the rule "
+                "from the metadata"
+            )
+
+
+def _values_possible(model: Synthesizer, name: str) -> int | None:
+    """How many different values the model can give column ``name``: its categories (with
+    ``(other)`` where rare ones were pooled), two for a flag, the steps of a bounded
+    number; None when unbounded (an open tail, a gap, a free number)."""
+    transform = model.processor_.transforms_.get(name)
+    if transform is None or model.processor_.nullable_.get(name):
+        return None
+    if getattr(transform, "tail_", None):
+        return None
+    if hasattr(transform, "categories_"):
+        return len(transform.categories_) + bool(getattr(transform, "has_other_", False))
+    column = model.metadata_.columns[name]
+    if column.type == "boolean":
+        return 2
+    decimals = 0 if column.integer else column.decimals
+    if column.type == "numerical" and None not in (column.min, column.max, decimals):
+        if decimals <= 6:
+            return round((float(column.max) - float(column.min)) * 10**decimals) + 1
+    return None
 
 
 def _group_rules() -> dict[type, str]:
