@@ -363,6 +363,21 @@ def test_bad_requests_get_clear_errors(fitted: dict, kwargs: dict, message: str)
         fitted["copula"].sample(100, **kwargs)
 
 
+@pytest.mark.parametrize(
+    ("cells", "message"),
+    [
+        ({"age": [30, 40, 200]}, r"table: 'age' is 200 in row 2 .*outside 18 to"),
+        ({"age": [30.5, 40, None]}, r"table: 'age' is 30.5 in row 0 .*steps of 1"),
+        ({"region": ["North", None, "Mars"]}, r"table \(first in row 2.*never took .*'Mars'"),
+    ],
+)
+def test_a_bad_cell_in_a_conditions_table_is_named_with_its_row(
+    fitted: dict, cells: dict, message: str
+) -> None:
+    with pytest.raises(InvalidParameterError, match=message):
+        fitted["copula"].sample(conditions=pd.DataFrame(cells))
+
+
 def test_conditions_table_and_n_must_agree(fitted: dict) -> None:
     with pytest.raises(InvalidParameterError, match="conditions table has 2 rows"):
         fitted["copula"].sample(5, conditions=pd.DataFrame({"region": ["North", "South"]}))

@@ -325,7 +325,7 @@ def _allowed_codes(name: str, value: Any, n: int, transform: Any) -> np.ndarray:
     allowed = np.zeros((n, k), dtype=bool)
     if isinstance(value, pd.Series):
         present = value.notna().to_numpy() & ~_missing_cells(value)
-        codes = _known_codes(name, value[present], transform)
+        codes = _known_codes(name, value[present], transform, np.flatnonzero(present))
         allowed[~present] = True
         allowed[np.flatnonzero(present), codes] = True
         return allowed
@@ -342,7 +342,9 @@ def _allowed_codes(name: str, value: Any, n: int, transform: Any) -> np.ndarray:
     return allowed
 
 
-def _known_codes(name: str, values: pd.Series, transform: Any) -> np.ndarray:
+def _known_codes(
+    name: str, values: pd.Series, transform: Any, rows: np.ndarray | None = None
+) -> np.ndarray:
     if hasattr(transform, "categories_"):
         from simulacra.evaluate.fidelity import as_labels
 
@@ -359,8 +361,13 @@ def _known_codes(name: str, values: pd.Series, transform: Any) -> np.ndarray:
         codes = pd.Series(codes, index=pd.unique(values)).reindex(values).to_numpy()
     unknown = pd.unique(values[codes < 0])
     if len(unknown):
+        where = ""
+        if rows is not None:
+            where = (
+                f" table (first in row {int(rows[np.flatnonzero(codes < 0)[0]])}, counting from 0)"
+            )
         raise InvalidParameterError(
-            f"conditions: {name!r} never took the value(s) {list(unknown)[:5]} in training"
+            f"conditions{where}: {name!r} never took the value(s) {list(unknown)[:5]} in training"
             f"{' (or they were too rare to learn)' if hasattr(transform, 'categories_') else ''}; "
             f"known: {_known(transform)}"
         )
@@ -386,7 +393,8 @@ def _bounds(name: str, value: Any, n: int, transform: Any, column: Any) -> tuple
         low = np.full(n, -np.inf)
         high = np.full(n, np.inf)
         encoded = _encode_cells(name, value, present, transform) if present.any() else np.zeros(0)
-        _check_values(name, encoded, step, seen_low, seen_high, column)
+        given, rows = value[present], np.flatnonzero(present)
+        _check_values(name, encoded, step, seen_low, seen_high, column, given, rows)
         low[present] = high[present] = _on_grid(encoded, step, column)
         return low, high
     if value is None:
@@ -424,7 +432,7 @@ def _bounds(name: str, value: Any, n: int, transform: Any, column: Any) -> tuple
             )
         return np.full(n, low), np.full(n, high)
     encoded = np.array([_encode_scalar(transform, value, name)])
-    _check_values(name, encoded, step, seen_low, seen_high, column)
+    _check_values(name, encoded, step, seen_low, seen_high, column, [value])
     pinned = _on_grid(encoded, step, column)[0]
     return np.full(n, pinned), np.full(n, pinned)
 
@@ -495,17 +503,34 @@ def _grid_slack(units: float) -> float:
     return float(min(0.49, 1e-6 + 8 * np.spacing(abs(units))))
 
 
-def _check_values(name, encoded, step, seen_low, seen_high, column) -> None:
-    if seen_low is not None and ((encoded < seen_low) | (encoded > seen_high)).any():
+def _check_values(name, encoded, step, seen_low, seen_high, column, given, rows=None) -> None:
+    """Values on the column's grid, inside what training held; an error names the first
+    value that is not (``given``: the values as asked, ``rows``: their table rows)."""
+    outside = np.zeros(len(encoded), dtype=bool)
+    if seen_low is not None:
+        outside = (encoded < seen_low) | (encoded > seen_high)
+    if outside.any():
         raise InvalidParameterError(
-            f"conditions: {name!r} never took values outside {column.min} to {column.max} in "
-            "training; ask for a value inside that range"
+            f"conditions{_cell(name, given, rows, outside)}: {name!r} never took values outside "
+            f"{column.min} to {column.max} in training; ask for a value inside that range"
         )
     slack = 1e-9 + 16 * np.spacing(np.abs(encoded))  # a timestamp's seconds hold ~1e-7 s
-    if step > 0 and (np.abs(np.round(encoded / step) * step - encoded) > slack).any():
+    off = (np.abs(np.round(encoded / step) * step - encoded) > slack) if step > 0 else outside
+    if off.any():
         raise InvalidParameterError(
-            f"conditions: values for {name!r} must be in steps of {step:g} (the column's precision)"
+            f"conditions{_cell(name, given, rows, off)}: values for {name!r} must be in steps "
+            f"of {step:g} (the column's precision)"
         )
+
+
+def _cell(name: str, given: Any, rows: np.ndarray | None, bad: np.ndarray) -> str:
+    """Where the first bad value sits: `` table: 'age' is 200 in row 2 (counting from 0)``
+    for a conditions table, `` 'age' == 200`` for one value."""
+    first = int(np.flatnonzero(bad)[0])
+    value = _literal(list(given)[first])
+    if rows is None:
+        return f" {name} == {value}"
+    return f" table: {name!r} is {value} in row {int(rows[first])} (counting from 0)"
 
 
 def _encode_scalar(transform: Any, value: Any, name: str = "") -> float | None:
