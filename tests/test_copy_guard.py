@@ -135,3 +135,29 @@ def test_conditions_that_ask_for_a_guarded_copy_name_the_guard():
     model.copy_guard_ = {**model.copy_guard_, "keep": 0.0}  # a guard that lets no copy through
     with pytest.raises(simulacra.errors.InvalidParameterError, match="guard_copies=False"):
         model.sample(10, seed=1, conditions={"a": "a3", "b": "b7"})
+
+
+def test_cli_turns_the_guard_off_and_says_when_it_drew_again(tmp_path):
+    from test_cli import run
+
+    _clustered().to_csv(tmp_path / "people.csv", index=False)
+    for name, params in (("guarded", []), ("free", ["-p", "guard_copies=false"])):
+        fit = run(
+            "fit",
+            "people.csv",
+            "-f",
+            "bayesnet",
+            "--seed",
+            "1",
+            "-o",
+            f"{name}.simz",
+            *params,
+            cwd=tmp_path,
+        )
+        assert fit.returncode == 0, fit.stderr
+    out = run("sample", "guarded.simz", "-n", "5000", "-o", "a.csv", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "to meet the copy guard" in out.stdout + out.stderr
+    free = run("sample", "free.simz", "-n", "5000", "-o", "b.csv", cwd=tmp_path)
+    assert "drew" not in free.stdout + free.stderr
+    assert simulacra.load(tmp_path / "free.simz").copy_guard_ is None

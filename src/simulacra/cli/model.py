@@ -216,5 +216,6 @@ def sample(
     if info.get("drawn", 0) > info.get("rows", 0):
         met = ["the conditions"] if asked is not None or rebalance else []
         met += ["the rules"] if getattr(model, "constraints_", None) else []
+        met += ["the copy guard"] if getattr(model, "copy_guard_", None) else []
         how = f" (drew {info['drawn']:,} rows to meet {' and '.join(met) or 'the request'})"
     _say(quiet, f"wrote {written:,} synthetic rows to {output}{how}")

@@ -196,10 +196,11 @@ class Synthesizer(ABC):
         self.columns_ = learned.columns
         self.reparametrized_ = _changed_columns(encoded, learned)
         self.n_training_rows_ = len(frame)
-        if self.guards_copies and self.guard_copies:
+        if self.guards_copies:
             from simulacra.synthesizers._copies import fit_copy_guard
 
-            self.copy_guard_ = fit_copy_guard(self, learned.data, rng)
+            guard = fit_copy_guard(self, learned.data, rng) if self.guard_copies else None
+            self.copy_guard_ = guard
         return self
 
     def _preprocess(
