@@ -34,8 +34,11 @@ EPSILON = Param(
     "epsilon",
     float,
     1.0,
-    "Differential-privacy budget of the whole fit (smaller is more private; sampling is free).",
+    "Differential-privacy budget of the whole fit (smaller is more private; sampling is free; "
+    "above 1,000 nothing is private and the noise arithmetic overflows).",
     low=0.0,
+    high=1000.0,
+    open_low=True,
 )
 DELTA = Param(
     "delta",
@@ -47,6 +50,7 @@ DELTA = Param(
     low=0.0,
     high=1.0,
     nullable=True,
+    open_high=True,
 )
 BINS = Param(
     "bins",

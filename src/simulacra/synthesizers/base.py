@@ -49,6 +49,8 @@ class Param:
     high: float | None = None
     choices: tuple[Any, ...] | None = None
     nullable: bool = False
+    open_low: bool = False  # low itself is not allowed (epsilon > 0)
+    open_high: bool = False
 
     def allowed(self) -> str:
         if self.choices is not None:
@@ -57,8 +59,8 @@ class Param:
             kind = {int: "a whole number", float: "a number", bool: "true or false"}.get(
                 self.type, self.type.__name__
             )
-            lo = "" if self.low is None else f" >= {self.low}"
-            hi = "" if self.high is None else f" <= {self.high}"
+            lo = "" if self.low is None else f" {'>' if self.open_low else '>='} {self.low:g}"
+            hi = "" if self.high is None else f" {'<' if self.open_high else '<='} {self.high:g}"
             text = kind + (f"{lo} and{hi}" if lo and hi else lo or hi)
         return text + (", or None" if self.nullable else "")
 
@@ -79,9 +81,9 @@ class Param:
         if ok and self.choices is not None:
             ok = value in self.choices
         if ok and self.low is not None:
-            ok = value >= self.low
+            ok = value > self.low if self.open_low else value >= self.low
         if ok and self.high is not None:
-            ok = value <= self.high
+            ok = value < self.high if self.open_high else value <= self.high
         if not ok:
             raise InvalidParameterError(
                 f"{family}: parameter {self.name!r} got {value!r}; it must be {self.allowed()}"
