@@ -429,3 +429,9 @@ def test_a_budget_file_pays_for_dp_fits_and_refuses_to_overspend(tmp_path):
     assert "left: epsilon 0.5" in shown.stdout
     wrong = run("fit", str(data), "-f", "copula", "--budget", "b.json", cwd=tmp_path)
     assert wrong.returncode == 1 and "not differentially private" in wrong.stderr
+
+
+def test_version_is_printed(tmp_path: Path) -> None:
+    out = run("--version", cwd=tmp_path)
+    assert out.returncode == 0
+    assert out.stdout.strip() == f"simulacra {simulacra.__version__}"

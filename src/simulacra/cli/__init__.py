@@ -36,6 +36,29 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from simulacra import __version__
+
+        typer.echo(f"simulacra {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False,
+        "--version",
+        help="Print simulacra's version and exit.",
+        callback=_print_version,
+        is_eager=True,
+    ),
+) -> None:
+    """Make synthetic data that keeps the shape of real data without anyone's record in it."""
+
+
 app.command("list")(list_families)
 app.command()(fit)
 app.command()(sample)
