@@ -40,8 +40,8 @@ def _one_of_a_kind_share(train: pd.DataFrame, sample: pd.DataFrame) -> tuple[flo
 
 def test_guard_brings_copies_of_one_of_a_kind_rows_down_to_the_natural_share():
     train = _clustered()
-    free = simulacra.create("bayesnet", seed=1, guard_copies=False).fit(train)
-    guarded = simulacra.create("bayesnet", seed=1).fit(train)
+    free = simulacra.create("bayesnet", seed=1).fit(train)  # off unless asked for
+    guarded = simulacra.create("bayesnet", seed=1, guard_copies=True).fit(train)
     copied, natural = _one_of_a_kind_share(train, free.sample(20_000, seed=3))
     kept, _ = _one_of_a_kind_share(train, guarded.sample(20_000, seed=3))
     assert natural == pytest.approx(0.095)
@@ -54,14 +54,14 @@ def test_guard_brings_copies_of_one_of_a_kind_rows_down_to_the_natural_share():
 def test_no_guard_is_kept_when_the_model_copies_no_more_than_real_rows_do():
     rng = np.random.default_rng(0)
     train = pd.DataFrame({"x": rng.normal(size=300), "c": rng.choice(["a", "b"], 300)})
-    model = simulacra.create("cart", seed=0).fit(train)
+    model = simulacra.create("cart", seed=0, guard_copies=True).fit(train)
     assert model.copy_guard_ is None
     assert model.sample(50, seed=1).shape == (50, 2)
 
 
 def test_guard_survives_save_and_load(tmp_path):
     train = _clustered()
-    model = simulacra.create("bayesnet", seed=1).fit(train)
+    model = simulacra.create("bayesnet", seed=1, guard_copies=True).fit(train)
     model.save(tmp_path / "m.simz")
     loaded = simulacra.load(tmp_path / "m.simz")
     np.testing.assert_array_equal(loaded.copy_guard_["uniques"], model.copy_guard_["uniques"])
@@ -70,7 +70,7 @@ def test_guard_survives_save_and_load(tmp_path):
 
 def test_guard_keeps_conditions_exact():
     train = _clustered()
-    model = simulacra.create("bayesnet", seed=1).fit(train)
+    model = simulacra.create("bayesnet", seed=1, guard_copies=True).fit(train)
     out = model.sample(2_000, seed=2, conditions={"k0": "v1"})
     assert (out["k0"] == "v1").all()
     share, natural = _one_of_a_kind_share(train, model.sample(20_000, seed=5))
@@ -82,7 +82,8 @@ def test_a_model_that_can_only_copy_is_thinned_not_starved():
     train = pd.DataFrame(
         {"a": [f"a{i % 10}" for i in range(200)], "b": [f"b{i // 10}" for i in range(200)]}
     )
-    model = simulacra.create("cart", seed=0).fit(train)
+    with pytest.warns(UserWarning, match=r"100.0% of its rows repeat .* about 100.0% still will"):
+        model = simulacra.create("cart", seed=0, guard_copies=True).fit(train)
     guard = model.copy_guard_
     assert guard is not None and guard["natural"] == 0.0
     assert guard["keep"] == pytest.approx(1 - 0.5 / guard["drawn"])
@@ -131,7 +132,9 @@ def test_conditions_that_ask_for_a_guarded_copy_name_the_guard():
     train = pd.DataFrame(
         {"a": [f"a{i % 10}" for i in range(200)], "b": [f"b{i // 10}" for i in range(200)]}
     )
-    model = simulacra.create("cart", seed=0, visit_order=["a", "b"]).fit(train)
+    with pytest.warns(UserWarning, match="copy guard"):
+        model = simulacra.create("cart", seed=0, visit_order=["a", "b"], guard_copies=True)
+        model.fit(train)
     model.copy_guard_ = {**model.copy_guard_, "keep": 0.0}  # a guard that lets no copy through
     with pytest.raises(simulacra.errors.InvalidParameterError, match="guard_copies=False"):
         model.sample(10, seed=1, conditions={"a": "a3", "b": "b7"})
@@ -141,7 +144,7 @@ def test_cli_turns_the_guard_off_and_says_when_it_drew_again(tmp_path):
     from test_cli import run
 
     _clustered().to_csv(tmp_path / "people.csv", index=False)
-    for name, params in (("guarded", []), ("free", ["-p", "guard_copies=false"])):
+    for name, params in (("guarded", ["-p", "guard_copies=True"]), ("free", [])):
         fit = run(
             "fit",
             "people.csv",
@@ -161,3 +164,30 @@ def test_cli_turns_the_guard_off_and_says_when_it_drew_again(tmp_path):
     free = run("sample", "free.simz", "-n", "5000", "-o", "b.csv", cwd=tmp_path)
     assert "drew" not in free.stdout + free.stderr
     assert simulacra.load(tmp_path / "free.simz").copy_guard_ is None
+
+
+@pytest.mark.filterwarnings("ignore:cart. .* of its rows repeat")
+def test_rows_with_a_pooled_value_are_never_counted_as_copies():
+    # each (a, b) pair once; half the rows hold a title seen once, which comes back
+    # "(other)", never the real title: those rows are neither one-of-a-kind training rows
+    # nor copies, so only the 100 clerks count
+    train = pd.DataFrame(
+        {
+            "a": [f"a{i % 10}" for i in range(200)],
+            "b": [f"b{i // 10}" for i in range(200)],
+            "title": ["clerk" if i % 2 else f"title {i}" for i in range(200)],
+        }
+    )
+    model = simulacra.create("cart", seed=0, guard_copies=True).fit(train)
+    guard = model.copy_guard_
+    assert guard["pooled"] == ["title"]
+    assert len(guard["uniques"]) == 100 and guard["natural"] == 0.0
+    out = model.sample(2_000, seed=1)
+    clerks = out[out["title"] == "clerk"]
+    other = out[out["title"] == "(other)"]
+    assert len(other) > 200  # rows with a pooled title are never redrawn as copies
+    copied = clerks.merge(train, on=["a", "b", "title"]).shape[0]
+    assert copied / len(out) == pytest.approx(
+        guard["keep"] * guard["drawn"] / (1 - guard["drawn"] + guard["keep"] * guard["drawn"]),
+        abs=0.05,
+    )

@@ -121,6 +121,9 @@ def _parse_params(pairs: list[str]) -> dict[str, Any]:
 def _json_or_text(raw: str) -> Any:
     import json
 
+    flag = {"true": True, "false": False, "yes": True, "no": False}.get(raw.strip().lower())
+    if flag is not None:  # True, FALSE, yes: a flag however it is written
+        return flag
     try:
         return json.loads(raw)
     except json.JSONDecodeError:

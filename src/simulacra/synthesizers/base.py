@@ -103,9 +103,11 @@ SEED = Param(
 GUARD_COPIES = Param(
     "guard_copies",
     bool,
-    True,
+    False,
     "Redraw synthetic rows that repeat a row found once in the training data, down to "
-    "the share of unseen real rows that do (read from the training data at fit).",
+    "the share of unseen real rows that do (read at fit; at most half the rows). The model "
+    "file then holds a hash of each such training row: whoever has the file can test "
+    "candidate rows against them, so keep it as private as the data.",
 )
 
 

@@ -184,7 +184,7 @@ def create(name: str, **params: Any) -> Synthesizer:
     """A new, unfitted synthesizer of family ``name``; parameter values are checked at once.
 
     >>> create("copula", seed=0)
-    GaussianCopulaSynthesizer(seed=0, marginals='empirical', guard_copies=True)
+    GaussianCopulaSynthesizer(seed=0, marginals='empirical', guard_copies=False)
     """
     model = family_class(name)(**params)
     model._checked_params()
