@@ -614,15 +614,3 @@ def test_a_column_name_repeated_is_a_clear_error() -> None:
         simulacra.create("copula", seed=0).fit(twice)
     with pytest.raises(InvalidDataError, match=said):
         simulacra.create("copula", seed=0).fit(twice, metadata=Metadata.detect(df))
-
-
-@pytest.mark.parametrize("categories", [[], "ab"])
-def test_declared_categories_must_be_a_nonempty_list(categories) -> None:
-    # an empty list fitted and then turned every value into "(other)" (a DP family crashed
-    # inside Arrow at sampling)
-    meta = simulacra.Metadata.detect(pd.DataFrame({"c": ["a", "b"] * 5})).to_dict()
-    meta["columns"]["c"]["categories"] = categories
-    with pytest.raises(
-        InvalidDataError, match=r"column 'c': categories must be a list of at least"
-    ):
-        simulacra.Metadata.from_dict(meta)

@@ -121,13 +121,7 @@ class Column:
             if self.min > self.max:
                 out.append(f"column {name!r}: min {self.min} is greater than max {self.max}")
         if self.type == "categorical" and self.categories is not None:
-            if not isinstance(self.categories, list | tuple) or not self.categories:
-                out.append(
-                    f"column {name!r}: categories must be a list of at least one value, got "
-                    f"{self.categories!r}; list them, or leave the key out to read them from "
-                    "the data"
-                )
-            elif len(set(map(repr, self.categories))) != len(self.categories):
+            if len(set(map(repr, self.categories))) != len(self.categories):
                 out.append(f"column {name!r}: categories repeat a value")
         if self.type == "categorical" and self.tail_words is not None:
             words = self.tail_words
