@@ -72,13 +72,10 @@ def test_epsilon_must_be_positive_and_finite(epsilon):
 
 
 def test_epsilon_and_delta_bounds_are_stated_as_checked():
-    # help and errors say what is refused: epsilon 0 and delta 1 are outside, epsilon has
-    # a ceiling (1e5 overflowed OpenDP inside dp-copula, 1e200 divided by zero in dp-marginals)
+    # help and errors say what is refused: epsilon 0 and delta 1 (they said >= 0, <= 1)
     for family in DP_FAMILIES:
-        with pytest.raises(InvalidParameterError, match=r"> 0 and <= 1000"):
+        with pytest.raises(InvalidParameterError, match=r"it must be a number > 0\b"):
             simulacra.create(family, epsilon=0)
-        with pytest.raises(InvalidParameterError, match=r"> 0 and <= 1000"):
-            simulacra.create(family, epsilon=1e5)
         with pytest.raises(InvalidParameterError, match=r">= 0 and < 1, or None"):
             simulacra.create(family, delta=1.0)
 

@@ -34,10 +34,8 @@ EPSILON = Param(
     "epsilon",
     float,
     1.0,
-    "Differential-privacy budget of the whole fit (smaller is more private; sampling is free; "
-    "above 1,000 nothing is private and the noise arithmetic overflows).",
+    "Differential-privacy budget of the whole fit (smaller is more private; sampling is free).",
     low=0.0,
-    high=1000.0,
     open_low=True,
 )
 DELTA = Param(
