@@ -515,8 +515,7 @@ def _check_values(name, encoded, step, seen_low, seen_high, column, given, rows=
             f"{column.min} to {column.max} in training; ask for a value inside that range"
         )
     slack = 1e-9 + 16 * np.spacing(np.abs(encoded))  # a timestamp's seconds hold ~1e-7 s
-    off = (np.abs(np.round(encoded / step) * step - encoded) > slack) if step > 0 else outside
-    if off.any():
+    if step > 0 and (off := np.abs(np.round(encoded / step) * step - encoded) > slack).any():
         raise InvalidParameterError(
             f"conditions{_cell(name, given, rows, off)}: values for {name!r} must be in steps "
             f"of {step:g} (the column's precision)"

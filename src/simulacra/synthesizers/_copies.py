@@ -123,5 +123,5 @@ def kept(guard: dict[str, Any], decoded: pd.DataFrame, rng: np.random.Generator)
     """Rows the guard lets through: every row that repeats no one-of-a-kind training row,
     and each that does with the guard's chance."""
     copies = np.isin(fingerprints(decoded), guard["uniques"])
-    copies &= ~pooled(list(guard.get("pooled", [])), decoded)
+    copies &= ~pooled(guard["pooled"], decoded)
     return ~copies | (rng.random(len(decoded)) < guard["keep"])

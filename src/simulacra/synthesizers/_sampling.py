@@ -180,11 +180,9 @@ def _values_possible(model: Synthesizer, name: str) -> int | None:
         return None
     if getattr(transform, "tail_", None):
         return None
-    if hasattr(transform, "categories_"):
-        return len(transform.categories_) + bool(getattr(transform, "has_other_", False))
+    if transform.cardinality is not None:  # categories (and (other)), or a flag's two
+        return transform.cardinality
     column = model.metadata_.columns[name]
-    if column.type == "boolean":
-        return 2
     decimals = 0 if column.integer else column.decimals
     if column.type == "numerical" and None not in (column.min, column.max, decimals):
         if decimals <= 6:
