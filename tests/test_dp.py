@@ -139,12 +139,82 @@ def test_too_few_rows_for_a_private_range_or_category_list_say_what_to_declare()
     assert refused >= 5
 
 
-def test_constraints_are_refused_with_a_clear_error():
-    data = pd.DataFrame({"low": np.arange(100.0), "high": np.arange(100.0) + 5})
-    meta = Metadata.detect(data)
-    meta.constraints = [{"type": "inequality", "low": "low", "high": "high"}]
-    with pytest.raises(InvalidDataError, match="constraints are not supported"):
+def _ruled(rows: int = 2_000) -> tuple[pd.DataFrame, Metadata]:
+    rng = np.random.default_rng(3)
+    start = rng.uniform(0, 100, rows).round(1)
+    data = pd.DataFrame(
+        {
+            "start": start,
+            "end": (start + rng.gamma(2.0, 5.0, rows)).clip(max=150).round(1),
+            "fee": rng.uniform(0, 10, rows).round(1),
+            "city": rng.choice(["Oslo", "Rome", "Lima"], rows),
+        }
+    )
+    data["total"] = data["end"] + data["fee"]
+    columns = {
+        name: {"type": "numerical", "min": 0, "max": high, "decimals": 1}
+        for name, high in (("start", 100), ("end", 150), ("fee", 10), ("total", 160))
+    }
+    columns["city"] = {"type": "categorical", "categories": ["Lima", "Oslo", "Rome"]}
+    rules = [
+        {"type": "inequality", "low": "start", "high": "end"},
+        {"type": "formula", "column": "total", "expression": "end + fee"},
+        {"type": "custom", "expression": "fee < 9 or city != 'Oslo'"},
+    ]
+    return data[~((data["fee"] >= 9) & (data["city"] == "Oslo"))], Metadata.from_dict(
+        {"columns": columns, "constraints": rules}
+    )
+
+
+@pytest.mark.parametrize("family", ["dp-copula", "dp-bayesnet", "dp-marginals"])
+def test_declared_rules_hold_on_every_row_drawn_again_not_clamped(family, tmp_path):
+    # the rules are read from the metadata alone, never learned from the rows, so they
+    # cost no budget; rows that break one are drawn again rather than clamped onto it
+    data, meta = _ruled()
+    model = simulacra.create(family, epsilon=5.0, seed=0).fit(data, meta)
+    assert sum(s["epsilon"] for s in model.privacy_ledger()) == pytest.approx(5.0)
+    model.save(tmp_path / "m.simz")
+    for out in (model.sample(3_000), simulacra.load(tmp_path / "m.simz").sample(3_000)):
+        kept = out.dropna()
+        assert (kept["end"] >= kept["start"]).all()
+        assert np.allclose(kept["total"], kept["end"] + kept["fee"])
+        assert not ((kept["fee"] >= 9) & (kept["city"] == "Oslo")).any()
+        assert (kept["end"] == kept["start"]).mean() < 0.02  # clamping piled 10%+ here
+
+
+def test_fixed_combinations_are_refused_naming_the_columns():
+    # the seen combinations are read from the training rows: a release DP does not allow
+    data, meta = _ruled()
+    meta.constraints = [{"type": "fixed_combinations", "columns": ["city", "fee"]}]
+    meta.columns["fee"] = meta.columns["city"]
+    data = data.assign(fee=data["city"])
+    named = r"fixed_combinations constraint \(\['city', 'fee'\]"
+    with pytest.raises(InvalidDataError, match=named):
         simulacra.create("dp-copula").fit(data, meta)
+
+
+@pytest.mark.parametrize("family", DP_FAMILIES)
+def test_a_column_declaring_no_categories_is_refused_naming_it(family):
+    # detection writes [] when every value is rare; before, sampling crashed inside Arrow
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame({"x": rng.uniform(0, 1, 300), "note": [f"n{i}" for i in range(300)]})
+    meta = Metadata.detect(data)
+    meta.columns["x"].min, meta.columns["x"].max = 0, 1
+    assert meta.columns["note"].categories == []
+    with pytest.raises(InvalidDataError, match=r"column 'note' declares no categories.*\"text\""):
+        simulacra.create(family, epsilon=1.0).fit(data, meta)
+    meta.columns["note"].type, meta.columns["note"].categories = "text", None
+    out = simulacra.create(family, epsilon=1.0).fit(data, meta).sample(50)
+    assert not set(out["note"]) & set(data["note"])
+
+
+def test_an_epsilon_too_large_for_opendp_is_a_clear_error_and_huge_ones_fit_elsewhere():
+    rng = np.random.default_rng(0)
+    data = pd.DataFrame({"x": rng.normal(size=300).clip(-3, 3)}).assign(y=lambda d: 2 * d.x)
+    with pytest.raises(InvalidParameterError, match="give the fit a smaller epsilon"):
+        simulacra.create("dp-copula", epsilon=1e5).fit(data)  # Overflow inside OpenDP before
+    out = simulacra.create("dp-marginals", epsilon=1e200).fit(data).sample(10)  # ZeroDivision
+    assert len(out) == 10
 
 
 # ------------------------------------------------------------- the ledger

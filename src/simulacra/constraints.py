@@ -300,6 +300,9 @@ class ConstraintSet:
         self.learned_: list[str] = []  # rules a step serves
         self.source_columns_: list[EncodedColumn] | None = None
         self.columns_: list[EncodedColumn] | None = None
+        # a set for a family that learns no steps (DP): repair fills every formula and
+        # clamps nothing, so rows that break an inequality or a range are drawn again
+        self.checks_only = False
 
     def __bool__(self) -> bool:
         return bool(self.constraints)
@@ -313,7 +316,7 @@ class ConstraintSet:
     @property
     def resampled(self) -> list[str]:
         """Rules that only drawing rows again can meet: unique, custom, and any left unlearned."""
-        repaired = (Inequality, Range, Formula)
+        repaired = (Formula,) if self.checks_only else (Inequality, Range, Formula)
         return [
             c.name
             for c in self.constraints
@@ -446,8 +449,10 @@ class ConstraintSet:
         view = View(data, self.metadata)
         filled = {s.name for s in self.steps_ if isinstance(s, Drop)}
         clamps = [c for c in self.constraints if isinstance(c, (Inequality, Range))]
-        clamps.sort(key=lambda c: len(c.columns) > 1)  # bounds that are constants first
         formulas = [c for c in self.constraints if isinstance(c, Formula)]
+        if self.checks_only:
+            filled, clamps = {c.column for c in formulas}, []
+        clamps.sort(key=lambda c: len(c.columns) > 1)  # bounds that are constants first
         for n in range(_REPAIR_PASSES):
             changed = 0
             for rule in clamps + formulas:
@@ -512,6 +517,7 @@ class ConstraintSet:
             "learned": list(self.learned_),
             "source_columns": _column_dicts(self.source_columns_),
             "columns": _column_dicts(self.columns_),
+            "checks_only": self.checks_only,
         }
 
     @classmethod
@@ -529,6 +535,7 @@ class ConstraintSet:
         out.learned_ = [str(n) for n in state.get("learned", [])]
         out.source_columns_ = _columns_from(state.get("source_columns"))
         out.columns_ = _columns_from(state.get("columns"))
+        out.checks_only = bool(state.get("checks_only", False))
         return out
 
 

@@ -170,7 +170,9 @@ class Metadata:
         that models compute it rather than learn it, and a category whose every
         value goes with one value of others (a city, its country) gets a
         ``fixed_combinations`` constraint with them, so that models learn the
-        group as one code and never pair a city with another country.
+        group as one code and never pair a city with another country, and a
+        date that never comes before another (a last purchase, its signup) an
+        ``inequality`` constraint.
         """
         from simulacra._detect import detect_metadata
 

@@ -22,6 +22,7 @@ import numpy as np
 
 try:
     import opendp.prelude as dp
+    from opendp.mod import OpenDPException
 except ImportError as exc:  # pragma: no cover - exercised where the extra is missing
     from simulacra.errors import MissingExtraError
 
@@ -29,6 +30,7 @@ except ImportError as exc:  # pragma: no cover - exercised where the extra is mi
         "differential privacy needs OpenDP; install it with: pip install 'simulacra[dp]'"
     ) from exc
 
+from simulacra.errors import InvalidParameterError
 from simulacra.privacy.budget import PrivacyBudget
 
 __all__ = [
@@ -60,7 +62,14 @@ def _calibrate(
     target = d_out if isinstance(d_out, tuple) else (d_out, 0.0)
 
     def fits(scale: float) -> bool:
-        eps, dlt = _loss(make(scale), d_in)
+        try:
+            eps, dlt = _loss(make(scale), d_in)
+        except OpenDPException as exc:  # an epsilon so large that its noise overflows
+            raise InvalidParameterError(
+                f"OpenDP cannot calibrate noise for a release at epsilon {target[0]:.3g} (a "
+                f"share of the fit's epsilon): {str(exc).strip().splitlines()[-1][:120]}; "
+                "give the fit a smaller epsilon (above about 1,000 its noise is negligible)"
+            ) from None
         return eps <= target[0] and dlt <= target[1]
 
     scale = guess * (1 + 1e-9)

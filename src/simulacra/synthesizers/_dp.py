@@ -83,6 +83,7 @@ class DifferentiallyPrivate:
     deterministic_fit: ClassVar[bool] = False  # OpenDP's noise is not seeded, by design
     guards_copies: ClassVar[bool] = False  # training rows' hashes would be an unpaid release
     detects_formulas: ClassVar[bool] = False  # a sum found in the rows would be a free release
+    reparametrizes_rules: ClassVar[bool] = False  # a rule's gap would need its own private range
 
     def _checked_params(self) -> dict[str, Any]:
         params = super()._checked_params()  # type: ignore[misc]
@@ -147,11 +148,12 @@ class DifferentiallyPrivate:
         self, meta: Metadata, frame: pd.DataFrame, rng: np.random.Generator, *, declared: bool
     ) -> tuple[Metadata, Processor]:
         name = self.name  # type: ignore[attr-defined]
-        if meta.constraints:
+        if learned := [c for c in meta.constraints if c.get("type") == "fixed_combinations"]:
+            columns = ", ".join(str(c.get("columns")) for c in learned)
             raise InvalidDataError(
-                f"{name}: constraints are not supported with differential privacy yet; "
-                "remove them from the metadata (and check the rules on the output), "
-                "or use a family without DP"
+                f"{name}: a fixed_combinations constraint ({columns}) keeps the combinations "
+                "the training rows hold, which differential privacy cannot read for free; "
+                "remove it from the metadata, or use a family without DP"
             )
         rows = len(frame)
         if rows > MAX_ROWS:
@@ -193,6 +195,13 @@ def _public_metadata(
             todo.append((name, "bounds"))
         if col.type == "categorical" and not known(col, "categories"):
             todo.append((name, "categories"))
+        elif col.type == "categorical" and not col.categories:
+            raise InvalidDataError(
+                f"{family}: column {name!r} declares no categories (detection writes [] when "
+                "every value is held by fewer than 5 rows), and a DP family draws only "
+                'declared ones; declare them, or give the column type "text" so that its '
+                "values are made up, not learned"
+            )
     cats = [n for n, what in todo if what == "categories"]
     if cats and budget.delta == 0:
         raise InvalidParameterError(

@@ -126,6 +126,9 @@ class Synthesizer(ABC):
     # whether the family offers the copy guard (``guard_copies``); resampling and DP
     # families do not: one copies by design, the other may not keep training rows' hashes
     guards_copies: ClassVar[bool] = True
+    # whether the family learns its rules' reparametrizations (the gap ``end - start``);
+    # DP families do not (those read the rows): rows that break a rule are drawn again
+    reparametrizes_rules: ClassVar[bool] = True
 
     def __init__(self, **params: Any) -> None:
         declared = {p.name for p in self.all_params()}
@@ -191,8 +194,10 @@ class Synthesizer(ABC):
         if isinstance(data, pd.DataFrame):  # a file's columns are text: no dtypes to give back
             processor.dtypes_ = record_dtypes(source)
         encoded = learned = processor.encode(frame, rng)
-        if constraints is not None:
+        if constraints is not None and self.reparametrizes_rules:
             learned = constraints.fit(frame, encoded).encode(encoded)
+        elif constraints is not None:
+            constraints.fit(frame).checks_only = True
         self._fit(learned, rng)
         self.metadata_ = meta
         self.processor_ = processor

@@ -60,15 +60,16 @@ class DPMarginalsSynthesizer(DPNetworkSynthesizer):
         noisy = mechanisms.laplace_counts(exact, d, third, self.fit_budget, "one-way marginals")
         splits = np.cumsum(cards)[:-1]
         ones = [np.maximum(m, 0).astype(float) for m in np.split(noisy, splits)]
-        one_var = 2.0 * (d / third) ** 2  # variance of each one-way cell's noise (Laplace)
         if d == 1:
             self._set_network([[]], [ones[0][None, :]])
             return
         edges = self._spanning_tree(codes, ones, third, rng)
         last = self.fit_budget.remaining_epsilon
         tables = self._noisy_tables(codes, [list(e) for e in edges], last, "two-way marginals")
-        pair_var = 2.0 * (len(edges) / last) ** 2
-        marginals = _blend(ones, one_var, edges, tables, pair_var)
+        # a one-way cell's noise variance over a two-way cell's (Laplace, 2 b^2 each), as a
+        # ratio of scales so that a huge epsilon underflows neither
+        ratio = (d * last / (third * len(edges))) ** 2
+        marginals = _blend(ones, edges, tables, ratio)
         tables = [
             _ipf(t, marginals[i], marginals[j]) for (i, j), t in zip(edges, tables, strict=True)
         ]
@@ -119,18 +120,21 @@ class DPMarginalsSynthesizer(DPNetworkSynthesizer):
 
 def _blend(
     ones: list[np.ndarray],
-    one_var: float,
     edges: list[tuple[int, int]],
     tables: list[np.ndarray],
-    pair_var: float,
+    ratio: float,
 ) -> list[np.ndarray]:
-    """Each column's marginal: its measurement and its edges' sums, weighted by precision."""
-    total = [m / one_var for m in ones]
-    weight = [1.0 / one_var] * len(ones)
+    """Each column's marginal: its measurement and its edges' sums, weighted by precision.
+
+    ``ratio`` is a one-way cell's noise variance over a two-way cell's; a sum of
+    ``other`` two-way cells has ``other`` times the latter.
+    """
+    total = [m.astype(float) for m in ones]
+    weight = [1.0] * len(ones)
     for (i, j), t in zip(edges, tables, strict=True):
         for v, sums, other in ((i, t.sum(axis=1), t.shape[1]), (j, t.sum(axis=0), t.shape[0])):
-            total[v] = total[v] + sums / (other * pair_var)
-            weight[v] += 1.0 / (other * pair_var)
+            total[v] = total[v] + sums * (ratio / other)
+            weight[v] += ratio / other
     return [np.maximum(t / w, 0.0) for t, w in zip(total, weight, strict=True)]
 
 
