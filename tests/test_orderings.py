@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import simulacra
+from simulacra.errors import InvalidParameterError
 
 
 def _orders(n: int = 1_000, seed: int = 0) -> pd.DataFrame:
@@ -41,16 +42,37 @@ def test_one_row_out_of_order_and_gaps_on_others():
     df = _orders()
     df.loc[5, "last_order"] = "2019-06-01 00:00:00"  # before its signup and first order
     df.loc[7:9, "first_order"] = None  # missing cells never break a rule
-    assert _rules(df) == [{"type": "inequality", "low": "signup", "high": "first_order"}]
+    assert _pairs(df) == [("signup", "first_order")]
 
 
-def test_dates_whose_ranges_alone_keep_the_order_or_that_are_equal_make_no_rule():
+def _pairs(df: pd.DataFrame) -> list[tuple[str, str]]:
+    return [(r["low"], r["high"]) for r in _rules(df)]
+
+
+def test_an_order_through_a_column_with_gaps_is_kept_as_its_own_rule():
+    # a model may draw first_order missing where signup and last_order are both given
+    df = _orders()
+    df.loc[::7, "first_order"] = None
+    assert _pairs(df) == [
+        ("signup", "first_order"),
+        ("signup", "last_order"),
+        ("first_order", "last_order"),
+    ]
+
+
+def test_equal_columns_make_no_contradiction_and_hide_no_order():
+    # before, a copy with gaps gave signup <= copy and copy <= signup, and the orders
+    # through the copy then counted as implied: last_purchase < signup on 10-21% of rows
+    df = _orders()
+    df["signup_again"] = df["signup"].where(np.arange(len(df)) % 10 != 0)  # equal, with gaps
+    df["signup_copy"] = df["signup"]
+    assert _pairs(df) == [("signup", "first_order"), ("first_order", "last_order")]
+
+
+def test_dates_whose_ranges_alone_keep_the_order_make_no_rule():
     df = _orders()
     df["refund"] = (pd.to_datetime(df["last_order"]) + pd.DateOffset(years=10)).astype(str)
-    df["signup_copy"] = df["signup"]
-    rules = _rules(df)
-    assert all("refund" not in (r["low"], r["high"]) for r in rules)
-    assert all("signup_copy" not in (r["low"], r["high"]) for r in rules)
+    assert all("refund" not in pair for pair in _pairs(df))
     assert simulacra.Metadata.detect(df, formulas=False).constraints == []  # as DP families
 
 
@@ -81,3 +103,18 @@ def test_every_row_keeps_the_order_the_data_keeps(family):
     gap = (last - signup).dt.days
     real_gap = (real - pd.to_datetime(df["signup_date"])).dt.days
     assert gap.median() == pytest.approx(real_gap.median(), rel=0.15)
+
+
+@pytest.mark.parametrize("family", ["copula", "bayesnet"])
+def test_a_condition_on_the_later_date_is_exact_with_redraw_and_explained_without(family):
+    df = simulacra.datasets.load_customers()
+    point = {"last_purchase": "2022-03-01 10:00:00"}
+    with pytest.raises(InvalidParameterError, match=r'rebuilds .last_purchase.*"redraw": true'):
+        simulacra.create(family, seed=0).fit(df).sample(50, conditions=point, seed=1)
+    meta = simulacra.Metadata.detect(df)
+    meta.constraints[0]["redraw"] = True  # kept as it is; rows out of order drawn again
+    model = simulacra.create(family, seed=0).fit(df, metadata=meta)
+    out = model.sample(200, conditions=point, seed=1)
+    assert (out["last_purchase"] == "2022-03-01 10:00:00").all()
+    assert (pd.to_datetime(out["signup_date"]) <= pd.Timestamp("2022-03-01 10:00:00")).all()
+    assert model.last_sample_info["how"] == "exact"

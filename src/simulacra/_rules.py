@@ -233,11 +233,12 @@ class Inequality(Constraint):
     low: str = ""
     high: str = ""
     strict: bool = False
+    redraw: bool = False  # met by drawing rows again, not by learning the gap
 
     @classmethod
     def parse(cls, reader: _Reader) -> Inequality | None:
         low, high = reader.column("low", _ORDERED), reader.column("high", _ORDERED)
-        strict = reader.flag("strict")
+        strict, redraw = reader.flag("strict"), reader.flag("redraw")
         if low is None or high is None:
             return None
         types = {reader.meta.columns[low].type, reader.meta.columns[high].type}
@@ -246,7 +247,13 @@ class Inequality(Constraint):
         if low == high:
             reader.fail(f"'low' and 'high' are the same column {low!r}")
         sign = ">" if strict else ">="
-        return cls(f"{high} {sign} {low}", (low, high), low=low, high=high, strict=strict)
+        return cls(
+            f"{high} {sign} {low}", (low, high), low=low, high=high, strict=strict, redraw=redraw
+        )
+
+    @property
+    def resampled(self) -> bool:
+        return self.redraw
 
     def _holds(self, view: View, state: dict[str, Any] | None) -> np.ndarray:
         (lo, lo_null), (hi, hi_null) = view.scaled(self.low), view.scaled(self.high)
@@ -263,7 +270,7 @@ class Inequality(Constraint):
         return int(bad.sum())
 
     def _steps(self, table: Table, data: pd.DataFrame) -> list[Step]:
-        if not table.continuous(self.low, self.high):
+        if self.redraw or not table.continuous(self.low, self.high):
             return []
         return [Gap.make(table, self.low, self.high, 1, f"{self.high}-{self.low}")]
 

@@ -3,7 +3,9 @@
 Each rule is a JSON object with a ``type`` (and optionally a ``name`` for
 messages and the report):
 
-- ``inequality``: ``{"low": "start", "high": "end", "strict": false}``;
+- ``inequality``: ``{"low": "start", "high": "end", "strict": false}``; with
+  ``"redraw": true`` the model keeps ``end`` as it is (conditions on it stay exact)
+  and rows out of order are drawn again, rather than learning the gap;
 - ``range``: ``{"column": "x", "low": 0, "high": "cap"}``, bounds constants or columns;
 - ``positive`` / ``negative``: ``{"column": "x", "strict": false}``;
 - ``fixed_combinations``: ``{"columns": ["country", "city"]}``: only combinations seen in training;
@@ -149,7 +151,7 @@ def _unique_label(name: str, taken: set[str]) -> str:
 # ======================================================================= parsing
 _COMMON = {"type", "name"}
 _FIELDS: dict[str, tuple[set[str], set[str]]] = {  # required, optional
-    "inequality": ({"low", "high"}, {"strict"}),
+    "inequality": ({"low", "high"}, {"strict", "redraw"}),
     "range": ({"column"}, {"low", "high", "strict"}),
     "fixed_combinations": ({"columns"}, set()),
     "formula": ({"column", "expression"}, set()),
@@ -448,7 +450,11 @@ class ConstraintSet:
         """
         view = View(data, self.metadata)
         filled = {s.name for s in self.steps_ if isinstance(s, Drop)}
-        clamps = [c for c in self.constraints if isinstance(c, (Inequality, Range))]
+        clamps = [
+            c
+            for c in self.constraints
+            if isinstance(c, (Inequality, Range)) and not getattr(c, "redraw", False)
+        ]
         formulas = [c for c in self.constraints if isinstance(c, Formula)]
         if self.checks_only:
             filled, clamps = {c.column for c in formulas}, []

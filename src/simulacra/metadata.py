@@ -248,10 +248,12 @@ class Metadata:
             out += constraint_problems(self)
         return out
 
-    def validate(self, data: pd.DataFrame, *, where: str | None = None) -> None:
+    def validate(self, data: pd.DataFrame, *, where: str | None = None, rules: bool = True) -> None:
         """Check that ``data`` fits this metadata; raise one error listing every problem.
 
-        Rows that break a declared constraint are problems too (named by index label).
+        With ``rules``, rows that break a declared constraint are problems too (named
+        by index label). DP families pass ``rules=False``: whether their fit succeeds
+        may not hang on one row.
         """
         from simulacra._detect import repeated_names, value_problems
 
@@ -275,7 +277,7 @@ class Metadata:
                 problems += value_problems(name, col, data[name])
         if self.primary_key in data.columns and data[self.primary_key].duplicated().any():
             problems.append(f"primary key {self.primary_key!r} has repeated values")
-        if self.constraints and not any(p.startswith("constraint ") for p in problems):
+        if rules and self.constraints and not any(p.startswith("constraint ") for p in problems):
             from simulacra.constraints import constraint_set
 
             problems += constraint_set(self).training_problems(data)

@@ -64,11 +64,11 @@ def _calibrate(
     def fits(scale: float) -> bool:
         try:
             eps, dlt = _loss(make(scale), d_in)
-        except OpenDPException as exc:  # an epsilon so large that its noise overflows
+        except OpenDPException:  # an epsilon so large that its noise overflows
             raise InvalidParameterError(
                 f"OpenDP cannot calibrate noise for a release at epsilon {target[0]:.3g} (a "
-                f"share of the fit's epsilon): {str(exc).strip().splitlines()[-1][:120]}; "
-                "give the fit a smaller epsilon (above about 1,000 its noise is negligible)"
+                "share of the fit's epsilon; its noise overflows); give the fit a smaller "
+                "epsilon (above about 1,000 the noise is negligible anyway)"
             ) from None
         return eps <= target[0] and dlt <= target[1]
 

@@ -426,14 +426,15 @@ def _too_rare(model, plan: Plan, out: pd.DataFrame, start: int, pending: np.ndar
     rebuilt = sorted(asked & set(getattr(model, "reparametrized_", [])))
     if plan.conditions is None:
         hint = "check that the rules can hold together and that the training data meets them"
+    elif rebuilt:
+        hint = (
+            f"a rule rebuilds {', '.join(map(repr, rebuilt))} from other columns (a formula, "
+            "or the gap of an inequality), so conditions on them are met by drawing again; "
+            'loosen them, or give an inequality "redraw": true in the metadata (the model '
+            "then keeps the later column as it is and draws rows out of order again)"
+        )
     elif model.name == "cart" and plan.method == "rejection":
         hint = "loosen the conditions, or put the conditioned columns first in visit_order"
-    elif rebuilt and _conditions_natively(model):
-        hint = (
-            f"{model.name} conditions exactly on the columns it learns, but a rule rebuilds "
-            f"{', '.join(map(repr, rebuilt))} from others, so those are met by drawing again; "
-            "loosen the conditions on them"
-        )
     elif _conditions_natively(model):
         hint = "loosen the conditions"
     else:

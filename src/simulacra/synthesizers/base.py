@@ -180,7 +180,7 @@ class Synthesizer(ABC):
             meta = Metadata.detect(frame, formulas=self.detects_formulas)
         else:
             meta = metadata if isinstance(metadata, Metadata) else Metadata.from_json(metadata)
-            meta.validate(frame, where=_where(data, metadata))
+            meta.validate(frame, where=_where(data, metadata), rules=self.reparametrizes_rules)
             if self.detects_formulas:  # DP families clip to declared bounds by design
                 for message in meta.outside_bounds(frame):
                     warnings.warn(message, UserWarning, stacklevel=2)
