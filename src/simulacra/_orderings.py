@@ -11,9 +11,9 @@ columns independent, the odds that every row keeps it must be under
 ``CHANCE``. Of columns equal wherever both hold a value, only the first is
 ordered against others, and the pair gets no rule (a gap of 0 learned with
 gaps in one column came back nonzero on 6% of a copula's rows: left for
-later). An order implied by two
-others (``a <= b <= c`` gives ``a <= c``) is left out when ``b`` is never
-missing (a model then never draws it missing either).
+later). An order implied by two others (``a <= b <= c`` gives ``a <= c``) is
+left out when ``b`` is never missing (a model then never draws it missing
+either).
 """
 
 from __future__ import annotations
@@ -46,14 +46,14 @@ def detect_date_orders(data: pd.DataFrame, columns: dict[str, Column]) -> list[d
     }
     equal = {(a, b) for a, b in ordered if (b, a) in ordered and rank[a] < rank[b]}
     copies = {b for _, b in equal}  # no rule of their own: see the module's notes
-    chain = before = {(a, b) for a, b in ordered if not {a, b} & copies}
+    chain = {(a, b) for a, b in ordered if not {a, b} & copies}
     # a model draws a column with gaps only where the training rows have them
     implied = {(a, c) for a, b in chain for b2, c in chain if b == b2 and not read[b][1].any()}
     return [
         {"type": "inequality", "low": a, "high": b}
         for a in names
         for b in names
-        if (a, b) in before and (a, b) not in implied
+        if (a, b) in chain and (a, b) not in implied
     ]
 
 

@@ -449,16 +449,17 @@ class ConstraintSet:
         Rows that already keep a rule are left as they are; dtypes stay as decoded.
         """
         view = View(data, self.metadata)
-        filled = {s.name for s in self.steps_ if isinstance(s, Drop)}
-        clamps = [
-            c
-            for c in self.constraints
-            if isinstance(c, (Inequality, Range)) and not getattr(c, "redraw", False)
-        ]
         formulas = [c for c in self.constraints if isinstance(c, Formula)]
-        if self.checks_only:
+        if self.checks_only:  # no steps: every formula column is filled, nothing clamped
             filled, clamps = {c.column for c in formulas}, []
-        clamps.sort(key=lambda c: len(c.columns) > 1)  # bounds that are constants first
+        else:
+            filled = {s.name for s in self.steps_ if isinstance(s, Drop)}
+            clamps = [
+                c
+                for c in self.constraints
+                if isinstance(c, (Inequality, Range)) and not c.resampled
+            ]
+            clamps.sort(key=lambda c: len(c.columns) > 1)  # bounds that are constants first
         for n in range(_REPAIR_PASSES):
             changed = 0
             for rule in clamps + formulas:

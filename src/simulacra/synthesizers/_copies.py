@@ -67,6 +67,11 @@ def pooled(columns: list[str], decoded: pd.DataFrame) -> np.ndarray:
     return mask
 
 
+def repeats(uniques: np.ndarray, pooled_columns: list[str], decoded: pd.DataFrame) -> np.ndarray:
+    """Rows equal to a one-of-a-kind training row (``uniques``: their fingerprints)."""
+    return np.isin(fingerprints(decoded), uniques) & ~pooled(pooled_columns, decoded)
+
+
 def fit_copy_guard(
     model: Synthesizer, learned: pd.DataFrame, rng: np.random.Generator
 ) -> dict[str, Any] | None:
@@ -90,8 +95,7 @@ def fit_copy_guard(
         return None
     natural = 2 * int(np.sum(counts == 2)) / len(decoded)
     drawn = to_source(model, model._sample(GUARD_ROWS, rng), learned_only=True)
-    hits = np.isin(fingerprints(drawn), uniques) & ~pooled(columns, drawn)
-    share = float(np.mean(hits))
+    share = float(np.mean(repeats(uniques, columns, drawn)))
     if share <= natural + MARGIN_SE * np.sqrt(share * (1 - share) / GUARD_ROWS):
         return None
     # a kept copy with chance q leaves q*s / (1 - s + q*s) of the rows copies: solve for natural
@@ -122,6 +126,5 @@ def fit_copy_guard(
 def kept(guard: dict[str, Any], decoded: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
     """Rows the guard lets through: every row that repeats no one-of-a-kind training row,
     and each that does with the guard's chance."""
-    copies = np.isin(fingerprints(decoded), guard["uniques"])
-    copies &= ~pooled(guard["pooled"], decoded)
+    copies = repeats(guard["uniques"], guard["pooled"], decoded)
     return ~copies | (rng.random(len(decoded)) < guard["keep"])
