@@ -47,8 +47,10 @@ def test_a_difference_is_found_and_a_near_sum_is_not():
     df["other"] = rng.integers(0, 50, 500)
     [rule] = simulacra.Metadata.detect(df).constraints
     assert rule["column"] == "amount" and rule["expression"] == "paid + balance"
-    df.loc[17, "balance"] += 1  # one row off: no longer a rule of the data
-    assert simulacra.Metadata.detect(df).constraints == []
+    df.loc[17, "balance"] += 1  # one row off: no longer a rule of the data ...
+    rules = simulacra.Metadata.detect(df).constraints
+    assert [r["type"] for r in rules] == ["inequality"]  # ... but the balance is below the amount
+    assert (rules[0]["low"], rules[0]["high"]) == ("balance", "amount")
 
 
 @settings(max_examples=40, deadline=None)

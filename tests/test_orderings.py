@@ -118,3 +118,80 @@ def test_a_condition_on_the_later_date_is_exact_with_redraw_and_explained_withou
     assert (out["last_purchase"] == "2022-03-01 10:00:00").all()
     assert (pd.to_datetime(out["signup_date"]) <= pd.Timestamp("2022-03-01 10:00:00")).all()
     assert model.last_sample_info["how"] == "exact"
+
+
+def _houses(n: int = 1_500, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    first = np.round(rng.gamma(9.0, 120.0, n))
+    living = np.round(first * (1.0 + rng.uniform(0.0, 0.9, n) * (rng.random(n) < 0.5)))
+    return pd.DataFrame(
+        {
+            "rooms": rng.integers(2, 11, n),  # below every area, but not the same kind of number
+            "first_floor": first,
+            "living_area": living,  # the first floor's area, or more with a second floor
+            "porch": np.round(rng.gamma(2.0, 30.0, n)),
+            "outside": 0.0,
+        }
+    ).assign(outside=lambda d: d["porch"] + np.round(rng.gamma(2.0, 40.0, n)))
+
+
+def test_a_number_never_above_an_overlapping_one_is_an_order_and_a_formulas_parts_are_not():
+    df = _houses()
+    df["yard"] = df["outside"] - df["porch"]  # outside = porch + yard: the formula holds them
+    rules = simulacra.Metadata.detect(df).constraints
+    assert {"type": "formula", "column": "outside", "expression": "porch + yard"} in rules
+    assert _pairs(df) == [("first_floor", "living_area")]  # not rooms <= any area
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), rows=st.integers(20, 400))
+def test_independent_numbers_never_make_a_rule(seed, rows):
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"a": rng.normal(0, 1, rows), "b": rng.normal(2.5, 1, rows)})
+    df["c"] = rng.integers(0, 50, rows) * 1.0
+    assert _rules(df) == []
+
+
+@pytest.mark.parametrize("family", ["copula", "cart"])
+def test_every_row_keeps_the_order_two_numbers_keep(family):
+    df = _houses()
+    unruled = simulacra.Metadata.detect(df, formulas=False)
+    plain = simulacra.create(family, seed=0).fit(df, metadata=unruled).sample(5_000, seed=1)
+    broken = (plain["first_floor"] > plain["living_area"]).mean()
+    assert broken > 0.01  # the model alone draws a first floor larger than the house
+    out = simulacra.create(family, seed=0).fit(df).sample(5_000, seed=1)
+    assert (out["first_floor"] <= out["living_area"]).all()
+    # the gap is learned (no second floor on half the houses): the shares and medians hold
+    same = (out["first_floor"] == out["living_area"]).mean()
+    assert same == pytest.approx((df["first_floor"] == df["living_area"]).mean(), abs=0.06)
+    for name in ("first_floor", "living_area"):
+        assert out[name].median() == pytest.approx(df[name].median(), rel=0.05)
+
+
+@pytest.mark.parametrize("family", ["copula", "cart"])
+def test_numbers_rarely_equal_keep_their_round_values_and_their_order(family):
+    # a gap would make the amount smooth: 15,000 less a smooth balance plus a smooth gap
+    rng = np.random.default_rng(3)
+    amount = rng.choice([5_000, 10_000, 15_000, 20_000, 25_000, 30_000], 2_000) * 1.0
+    df = pd.DataFrame({"balance": np.round(amount * rng.uniform(0.3, 1.0, 2_000), 2)})
+    df["amount"] = amount
+    (rule,) = simulacra.Metadata.detect(df).constraints
+    assert rule == {"type": "inequality", "low": "balance", "high": "amount", "redraw": True}
+    out = simulacra.create(family, seed=0).fit(df).sample(5_000, seed=1)
+    assert (out["balance"] <= out["amount"]).all()
+    assert (out["amount"] % 5_000 == 0).mean() > 0.95
+
+
+def test_cart_keeps_an_order_while_drawing_so_no_row_is_drawn_again():
+    # whole rows drawn again would change the earlier column's distribution too
+    rng = np.random.default_rng(3)
+    amount = rng.choice([5_000, 10_000, 15_000, 20_000], 2_000) * 1.0
+    df = pd.DataFrame({"balance": np.round(amount * rng.uniform(0.3, 1.0, 2_000), 2)})
+    df["amount"] = amount
+    model = simulacra.create("cart", seed=0).fit(df)
+    out = model.sample(5_000, seed=1)
+    assert (out["balance"] <= out["amount"]).all()
+    assert model.last_sample_info["drawn"] == 5_000
+    copula = simulacra.create("copula", seed=0).fit(df)
+    copula.sample(5_000, seed=1)
+    assert copula.last_sample_info["drawn"] > 5_000  # it draws rows again instead

@@ -12,7 +12,7 @@ from simulacra._datetimes import OFFSET_AT_END, parse_datetimes
 from simulacra._dependencies import detect_fixed_combinations
 from simulacra._dtypes import widened
 from simulacra._formulas import detect_sums
-from simulacra._orderings import detect_date_orders
+from simulacra._orderings import detect_orders
 from simulacra.errors import InvalidDataError
 from simulacra.metadata import Column, Metadata
 from simulacra.privacy.checksums import luhn_valid
@@ -68,7 +68,8 @@ def detect_metadata(
     With ``formulas``, a number equal to the sum or difference of two or three
     others on every row becomes a ``formula`` constraint, a category with
     the categories it determines (a city and its country) a ``fixed_combinations`` one,
-    and a date that never comes before another an ``inequality`` one.
+    and a date that never comes before another (or a number never above an overlapping
+    one) an ``inequality`` one.
     """
     if not isinstance(data, pd.DataFrame):
         raise InvalidDataError(f"expected a pandas DataFrame, got {type(data).__name__}")
@@ -94,10 +95,10 @@ def detect_metadata(
     ids = [n for n, c in columns.items() if c.type == "id"]
     constraints = []
     if formulas:
+        sums = detect_sums(data, columns)
+        tied = [{s["column"], *re.findall(r"[A-Za-z_]\w*", s["expression"])} for s in sums]
         constraints = (
-            detect_sums(data, columns)
-            + detect_fixed_combinations(data, columns)
-            + detect_date_orders(data, columns)
+            sums + detect_fixed_combinations(data, columns) + detect_orders(data, columns, tied)
         )
     return Metadata(columns=columns, primary_key=ids[0] if ids else None, constraints=constraints)
 

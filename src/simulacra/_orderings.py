@@ -1,4 +1,7 @@
-"""Finding dates that follow others: a last purchase never before its signup.
+"""Finding dates that follow others (a last purchase never before its signup), and numbers.
+
+Numbers follow the same rules with two more (see :func:`detect_orders`):
+they must overlap, and those rarely equal are kept as they are (``redraw``).
 
 A model that learns two dates apart draws each from its own marginal and
 breaks their order on many rows (a copula put ``last_purchase`` before
@@ -27,22 +30,62 @@ from simulacra._dependencies import CHANCE, MIN_ROWS
 from simulacra._rules import _Scale
 from simulacra.metadata import Column
 
-__all__ = ["detect_date_orders"]
+__all__ = ["detect_orders"]
 
 MAX_COLUMNS = 20  # datetime columns searched (the first ones)
+MAX_NUMBERS = 60  # numerical columns searched (the first ones)
 CHECK_ROWS = 100_000  # rows the chance of an order is estimated on
+OVERLAP = 0.1  # numbers: the share of random pairs that would break the order
+TIES = 0.05  # numbers equal on fewer rows are kept as they are, not learned as a gap
 
 
-def detect_date_orders(data: pd.DataFrame, columns: dict[str, Column]) -> list[dict[str, Any]]:
-    """``inequality`` constraints between datetime columns whose order every row keeps."""
-    names = [n for n, c in columns.items() if c.type == "datetime"][:MAX_COLUMNS]
+def detect_orders(
+    data: pd.DataFrame, columns: dict[str, Column], tied: list[set[str]] | None = None
+) -> list[dict[str, Any]]:
+    """``inequality`` constraints between dates, and between numbers, whose order every row keeps.
+
+    Numbers count only when they overlap: were they independent, at least
+    ``OVERLAP`` of rows would break the order. A count of rooms is below an
+    area in square feet on every row, but they are not the same kind of
+    quantity, and nothing is gained by a rule; a first floor's area below the
+    living area is a fact a model must keep. Columns of one set in ``tied``
+    (a formula's) are not ordered: the formula already holds them. Numbers
+    equal on at least ``TIES`` of rows (no second floor) learn the gap, which
+    holds those ties; the others get ``"redraw": true``: a gap would lose the
+    round amounts of the later column (a loan of 15,000 less a smooth balance).
+    """
+    dates = [n for n, c in columns.items() if c.type == "datetime"][:MAX_COLUMNS]
+    numbers = [n for n, c in columns.items() if c.type == "numerical"][:MAX_NUMBERS]
+    tied = tied or []
+    numbered = _orders(data, columns, numbers, OVERLAP, tied)
+    for rule in numbered:
+        low, high = (_Scale(columns[rule[k]]).read(data[rule[k]]) for k in ("low", "high"))
+        both = ~(low[1] | high[1])
+        if (low[0][both] == high[0][both]).mean() < TIES:
+            rule["redraw"] = True
+    return _orders(data, columns, dates, 0.0, tied) + numbered
+
+
+def _orders(
+    data: pd.DataFrame,
+    columns: dict[str, Column],
+    names: list[str],
+    overlap: float,
+    tied: list[set[str]],
+) -> list[dict[str, Any]]:
+    """The orders among ``names`` (one kind of column) that every row keeps, beyond chance."""
     if len(names) < 2:
         return []
     read = {n: _Scale(columns[n]).read(data[n]) for n in names}
     rank = {n: i for i, n in enumerate(names)}
     rng = np.random.default_rng(0)
     ordered = {
-        (a, b) for a in names for b in names if a != b and _always_before(*read[a], *read[b], rng)
+        (a, b)
+        for a in names
+        for b in names
+        if a != b
+        and not any({a, b} <= group for group in tied)
+        and _always_before(*read[a], *read[b], rng, overlap)
     }
     equal = {(a, b) for a, b in ordered if (b, a) in ordered and rank[a] < rank[b]}
     copies = {b for _, b in equal}  # no rule of their own: see the module's notes
@@ -63,6 +106,7 @@ def _always_before(
     high: np.ndarray,
     high_null: np.ndarray,
     rng: np.random.Generator,
+    overlap: float = 0.0,
 ) -> bool:
     """Whether ``low <= high`` on every row holding both, beyond what chance explains."""
     both = ~(low_null | high_null)
@@ -78,4 +122,4 @@ def _always_before(
     # were they independent, a row would break the order with the chance that a
     # random high is below a random low (0 when the ranges alone keep it)
     breaks = np.searchsorted(np.sort(high), low, side="left").mean() / len(high)
-    return bool(breaks > 0 and rows * np.log1p(-breaks) < np.log(CHANCE))
+    return bool(breaks > overlap and rows * np.log1p(-breaks) < np.log(CHANCE))

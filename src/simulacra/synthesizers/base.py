@@ -198,6 +198,7 @@ class Synthesizer(ABC):
             learned = constraints.fit(frame, encoded).encode(encoded)
         elif constraints is not None:
             constraints.fit(frame).checks_only = True
+        self.constraints_ = constraints  # a family may keep some rules while it draws (cart)
         self._fit(learned, rng)
         self.metadata_ = meta
         self.processor_ = processor

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
+from simulacra._rules import Inequality
 from simulacra.conditions import Evidence
 from simulacra.errors import InvalidParameterError
 from simulacra.processor import NULL_SUFFIX, EncodedColumn, EncodedTable
@@ -130,6 +131,7 @@ class CartSynthesizer(Synthesizer):
         with ThreadPoolExecutor(workers) as pool:
             self.nodes_ = list(pool.map(fit_column, range(len(order))))
         self.order_ = order
+        self.orders_ = _kept_orders(getattr(self, "constraints_", None), order, kinds)
 
     # --------------------------------------------------------------- sample
     def _sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -162,6 +164,7 @@ class CartSynthesizer(Synthesizer):
             getattr(self, "scale_", np.ones(width)),
         )
         out: dict[str, np.ndarray] = {}
+        orders = getattr(self, "orders_", [])  # none in models saved before
         for j, name in enumerate(self.order_):
             node = self.nodes_[j]
             leaves = node["leaf_of"][_apply(node, x[:, :j])]
@@ -171,7 +174,21 @@ class CartSynthesizer(Synthesizer):
                 values = _draw_code(node, leaves, rng, allowed, name)
             else:
                 bounds = None if evidence is None else evidence.bounds[name]
-                values = _draw_number(node, leaves, rng, self.smoothing, bounds, name)
+
+                def draw(
+                    rows: Any,
+                    node: dict = node,
+                    bounds: Any = bounds,
+                    leaves: Any = leaves,
+                    name: str = name,
+                ) -> np.ndarray:
+                    part = None if bounds is None else (bounds[0][rows], bounds[1][rows])
+                    return _draw_number(node, leaves[rows], rng, self.smoothing, part, name)
+
+                values = draw(slice(None))
+                for earlier, above, strict in (o[1:] for o in orders if o[0] == name):
+                    present = _present(out, name) & _present(out, earlier)
+                    _keep_order(values, out[earlier], above, strict, present, draw)
             out[name] = values
             x[:, j] = (values - shift[j]) / scale[j]
         for name, state in getattr(self, "derived_", {}).items():  # none in models saved before
@@ -180,6 +197,53 @@ class CartSynthesizer(Synthesizer):
 
 
 # ---------------------------------------------------------------- helpers
+ORDER_TRIES = 10  # draws from a row's own leaf before a broken order is left to the rule
+
+
+def _kept_orders(constraints: Any, order: list[str], kinds: dict[str, EncodedColumn]) -> list:
+    """``[later, earlier, above, strict]`` per inequality whose two columns the trees draw.
+
+    Such a column is drawn from its leaf among the values that keep the order with
+    the column drawn before it (``above``: the later one is the high side), so the
+    earlier columns keep their distribution; rejecting whole rows would not.
+    """
+    place = {name: j for j, name in enumerate(order) if kinds[name].kind == "continuous"}
+    out = []
+    for rule in getattr(constraints, "constraints", ()):
+        if not isinstance(rule, Inequality):
+            continue
+        low, high = rule.low, rule.high
+        if low in place and high in place:
+            above = place[high] > place[low]
+            later, earlier = (high, low) if above else (low, high)
+            out.append([later, earlier, above, bool(rule.strict)])
+    return out
+
+
+def _present(out: dict[str, np.ndarray], name: str) -> np.ndarray | bool:
+    """Rows where column ``name`` holds a value (its ``#null`` indicator, drawn before, is 0)."""
+    indicator = out.get(name + NULL_SUFFIX)
+    return True if indicator is None else indicator == 0
+
+
+def _keep_order(
+    values: np.ndarray,
+    other: np.ndarray,
+    above: bool,
+    strict: bool,
+    present: np.ndarray | bool,
+    draw: Any,
+) -> None:
+    """Draw ``values`` again, in place, where they break their order with ``other``."""
+    for _ in range(ORDER_TRIES):
+        below = values <= other if strict else values < other
+        wrong = below if above else (values >= other if strict else values > other)
+        rows = np.flatnonzero(wrong & present)
+        if not len(rows):
+            return
+        values[rows] = draw(rows)
+
+
 def _predictor_scale(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each column's shift and scale onto [0, 1] as a tree input.
 
