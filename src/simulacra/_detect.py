@@ -11,6 +11,7 @@ import pandas as pd
 from simulacra._datetimes import OFFSET_AT_END, parse_datetimes
 from simulacra._dependencies import detect_fixed_combinations
 from simulacra._dtypes import widened
+from simulacra._expressions import Expression
 from simulacra._formulas import detect_sums
 from simulacra._orderings import detect_orders
 from simulacra.errors import InvalidDataError
@@ -96,7 +97,7 @@ def detect_metadata(
     constraints = []
     if formulas:
         sums = detect_sums(data, columns)
-        tied = [{s["column"], *re.findall(r"[A-Za-z_]\w*", s["expression"])} for s in sums]
+        tied = [{s["column"], *Expression(s["expression"]).names} for s in sums]
         constraints = (
             sums + detect_fixed_combinations(data, columns) + detect_orders(data, columns, tied)
         )

@@ -57,13 +57,9 @@ def detect_orders(
     dates = [n for n, c in columns.items() if c.type == "datetime"][:MAX_COLUMNS]
     numbers = [n for n, c in columns.items() if c.type == "numerical"][:MAX_NUMBERS]
     tied = tied or []
-    numbered = _orders(data, columns, numbers, OVERLAP, tied)
-    for rule in numbered:
-        low, high = (_Scale(columns[rule[k]]).read(data[rule[k]]) for k in ("low", "high"))
-        both = ~(low[1] | high[1])
-        if (low[0][both] == high[0][both]).mean() < TIES:
-            rule["redraw"] = True
-    return _orders(data, columns, dates, 0.0, tied) + numbered
+    return _orders(data, columns, dates, 0.0, tied) + _orders(
+        data, columns, numbers, OVERLAP, tied, ties=TIES
+    )
 
 
 def _orders(
@@ -72,8 +68,12 @@ def _orders(
     names: list[str],
     overlap: float,
     tied: list[set[str]],
+    ties: float = 0.0,
 ) -> list[dict[str, Any]]:
-    """The orders among ``names`` (one kind of column) that every row keeps, beyond chance."""
+    """The orders among ``names`` (one kind of column) that every row keeps, beyond chance.
+
+    A pair equal on fewer than ``ties`` of the rows holding both gets ``"redraw": true``.
+    """
     if len(names) < 2:
         return []
     read = {n: _Scale(columns[n]).read(data[n]) for n in names}
@@ -92,12 +92,23 @@ def _orders(
     chain = {(a, b) for a, b in ordered if not {a, b} & copies}
     # a model draws a column with gaps only where the training rows have them
     implied = {(a, c) for a, b in chain for b2, c in chain if b == b2 and not read[b][1].any()}
-    return [
-        {"type": "inequality", "low": a, "high": b}
-        for a in names
-        for b in names
-        if (a, b) in chain and (a, b) not in implied
-    ]
+    rules = []
+    for a in names:
+        for b in names:
+            if (a, b) in chain and (a, b) not in implied:
+                rule: dict[str, Any] = {"type": "inequality", "low": a, "high": b}
+                if _tie_share(*read[a], *read[b]) < ties:
+                    rule["redraw"] = True
+                rules.append(rule)
+    return rules
+
+
+def _tie_share(
+    low: np.ndarray, low_null: np.ndarray, high: np.ndarray, high_null: np.ndarray
+) -> float:
+    """The share of rows holding both columns where they are equal."""
+    both = ~(low_null | high_null)
+    return float((low[both] == high[both]).mean())
 
 
 def _always_before(

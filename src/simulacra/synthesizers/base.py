@@ -202,7 +202,6 @@ class Synthesizer(ABC):
         self._fit(learned, rng)
         self.metadata_ = meta
         self.processor_ = processor
-        self.constraints_ = constraints
         self.columns_ = learned.columns
         self.reparametrized_ = _changed_columns(encoded, learned)
         self.n_training_rows_ = len(frame)

@@ -131,7 +131,7 @@ class CartSynthesizer(Synthesizer):
         with ThreadPoolExecutor(workers) as pool:
             self.nodes_ = list(pool.map(fit_column, range(len(order))))
         self.order_ = order
-        self.orders_ = _kept_orders(getattr(self, "constraints_", None), order, kinds)
+        self.orders_ = _kept_orders(self.constraints_, order, kinds)
 
     # --------------------------------------------------------------- sample
     def _sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
